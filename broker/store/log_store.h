@@ -1,0 +1,89 @@
+#pragma once
+// The partition logs: one LevelDB value per produced batch, keyed (topic_id, partition,
+// base_offset). All writes go through ONE writer thread that group-commits: it drains every
+// pending append into one WriteBatch per round, assigns offsets in order, writes (fsync in sync
+// mode), then publishes the new end offsets and runs the completions. Reads are plain LevelDB
+// reads of data below the published end offset and may run on any non-network thread.
+//
+// Idempotence: a batch with producer_id != 0 is checked against the last sequences of
+// (producer_id, topic_id, partition); the producer state record is written in the same WriteBatch
+// as the data, so a retry after a restart is still recognised.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/store/db.h"
+#include "broker/store/types.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+
+namespace tidemq::broker {
+
+class TopicRegistry;
+
+class LogStore {
+ public:
+  // Called on the writer thread; must not block.
+  using AppendCallback = std::function<void(Result<AppendResult>)>;
+  // Called on the writer thread after new data became visible; must not block.
+  using AppendListener = std::function<void(uint32_t topic_id, uint32_t partition, uint64_t end_offset)>;
+
+  LogStore(Db& db, TopicRegistry& topics, const Clock& clock);
+  ~LogStore();  // stops the writer after draining the queue
+
+  // Rebuilds next offsets, start offsets, last store times and producer states from LevelDB,
+  // then starts the writer thread.
+  Status open();
+  // Completes everything queued, then stops the writer. Idempotent.
+  void stop();
+
+  void set_append_listener(AppendListener listener);
+
+  // Queues a batch that passed record::validate(). `cb` runs on the writer thread once the batch
+  // is durable (per flush mode) or failed. Errors: TopicNotFound (topic deleted meanwhile),
+  // InvalidPartition, OutOfOrderSequence, DuplicateSequence, StorageError (sticky),
+  // ShuttingDown.
+  void append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb);
+
+  // Bytes queued but not yet written (for back-pressure).
+  size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
+
+  // Reads whole stored batches starting with the one that contains `offset`, until `max_bytes`
+  // is reached (always at least one batch when one exists at or after `offset`). Offsets below
+  // the start offset or above the end offset give OffsetOutOfRange. Blocking: not on Asio threads.
+  Result<ReadResult> read(uint32_t topic_id, uint32_t partition, uint64_t offset, size_t max_bytes) const;
+
+  // Start/end offsets and last store time. InvalidPartition if unknown.
+  Result<PartitionInfo> info(uint32_t topic_id, uint32_t partition) const;
+
+  // The first offset whose batch was stored at or after `unix_ms` (end offset if none).
+  Result<uint64_t> offset_for_time(uint32_t topic_id, uint32_t partition, int64_t unix_ms) const;
+
+  // Makes room for a topic's new partition count (after TopicRegistry::create_or_update).
+  void ensure_partitions(uint32_t topic_id, uint32_t partitions);
+  // Deletes all data of a topic (runs on the writer thread; blocks the caller until done).
+  Status drop_topic(uint32_t topic_id, uint32_t partitions);
+  // Applies retention by time and size to every partition: deletes whole batches from the low
+  // end, persists the new start offset, compacts the deleted range. Runs on the writer thread;
+  // blocks the caller until done. Returns the number of batches deleted.
+  Result<uint64_t> apply_retention();
+
+  // Leases a snowflake worker id: the persisted counter advances (mod 1024), skipping ids in
+  // `in_use`. Runs on the writer thread; blocks the caller.
+  Result<uint32_t> next_worker_id(const std::function<bool(uint32_t)>& in_use);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<size_t> pending_bytes_{0};
+};
+
+}  // namespace tidemq::broker

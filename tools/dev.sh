@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tidemq developer entry point.
+#   tools/dev.sh run   [broker flags]  install deps, build Release, start mqbroker on 127.0.0.1:7911 (data in ./data)
+#   tools/dev.sh test  [ctest args]    install deps, build, run the whole suite through CTest
+#   tools/dev.sh build                 install deps and build only
+#   tools/dev.sh deps                  install the Debian packages that are missing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${TIDEMQ_BUILD_DIR:-$ROOT/build}
+BUILD_TYPE=${TIDEMQ_BUILD_TYPE:-Release}
+
+PACKAGES=(build-essential cmake libasio-dev libflatbuffers-dev flatbuffers-compiler libleveldb-dev
+          libcli11-dev doctest-dev libspdlog-dev libfmt-dev)
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "dev.sh: installing ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  deps
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  deps) deps ;;
+  build) build ;;
+  run)
+    build
+    mkdir -p "$ROOT/data"
+    exec "$BUILD_DIR/bin/mqbroker" --data "$ROOT/data" --listen 127.0.0.1:7911 "$@"
+    ;;
+  test)
+    build
+    cd "$BUILD_DIR"
+    ctest --output-on-failure -j"$(nproc)" "$@"
+    ;;
+  *)
+    echo "usage: tools/dev.sh run|test|build|deps" >&2
+    exit 2
+    ;;
+esac
