@@ -1,0 +1,110 @@
+#include "broker/store/db.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include <leveldb/cache.h>
+#include <leveldb/options.h>
+
+#include "common/logging.h"
+
+namespace tidemq::broker {
+
+Status Db::from_leveldb(const leveldb::Status& s) {
+  if (s.ok()) return Status::ok();
+  if (s.IsNotFound()) return Status::not_found(s.ToString());
+  if (s.IsInvalidArgument()) return Status::invalid_argument(s.ToString());
+  if (s.IsNotSupportedError()) return Status(StatusCode::kUnsupported, s.ToString());
+  // Corruption and I/O errors: the data on disk is in doubt.
+  return Status::storage(s.ToString());
+}
+
+Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) return Status::storage("cannot create data directory '" + options.path + "': " + ec.message());
+
+  std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
+  leveldb::Options lo;
+  lo.create_if_missing = true;
+  lo.paranoid_checks = true;
+  lo.env = options.env != nullptr ? options.env : leveldb::Env::Default();
+  lo.write_buffer_size = options.write_buffer_bytes;
+  lo.max_file_size = options.max_file_bytes;
+  lo.block_cache = cache.get();
+  lo.compression = options.compression ? leveldb::kSnappyCompression : leveldb::kNoCompression;
+
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lo, options.path, &raw);
+  if (!s.ok()) {
+    Status st = from_leveldb(s);
+    return Status(st.code(), "cannot open LevelDB at '" + options.path + "': " + st.message());
+  }
+  logging::get("store")->info("opened LevelDB at {} (flush={}, compression={})", options.path,
+                              options.flush == FlushMode::kSync ? "sync" : "async",
+                              options.compression ? "snappy" : "none");
+  return std::unique_ptr<Db>(new Db(options, std::unique_ptr<leveldb::DB>(raw), std::move(cache)));
+}
+
+Db::Db(DbOptions options, std::unique_ptr<leveldb::DB> db, std::unique_ptr<leveldb::Cache> cache)
+    : options_(std::move(options)), cache_(std::move(cache)), db_(std::move(db)) {}
+
+// db_ is declared after cache_, so it is destroyed first: LevelDB must close before its cache.
+Db::~Db() = default;
+
+Status Db::write(leveldb::WriteBatch& batch, bool sync) {
+  if (failed_.load(std::memory_order_acquire)) return sticky_error();
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  leveldb::Status s = db_->Write(wo, &batch);
+  if (s.ok()) return Status::ok();
+
+  Status st = Status::storage(std::string(sync ? "write+fsync failed: " : "write failed: ") +
+                              s.ToString() + " (writes refused until restart)");
+  {
+    std::lock_guard lock(mu_);
+    if (sticky_.is_ok()) {
+      sticky_ = st;
+      logging::get("store")->critical("LevelDB {}; the broker stops acknowledging writes",
+                                      st.message());
+    }
+    st = sticky_;
+  }
+  failed_.store(true, std::memory_order_release);
+  return st;
+}
+
+Result<std::string> Db::get(const leveldb::Slice& key) const {
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  std::string value;
+  leveldb::Status s = db_->Get(ro, key, &value);
+  if (!s.ok()) return from_leveldb(s);
+  return value;
+}
+
+std::unique_ptr<leveldb::Iterator> Db::iterator(bool fill_cache) const {
+  leveldb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = fill_cache;
+  return std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ro));
+}
+
+void Db::compact_range(const leveldb::Slice& begin, const leveldb::Slice& end) {
+  db_->CompactRange(&begin, &end);
+}
+
+uint64_t Db::approximate_size(const leveldb::Slice& begin, const leveldb::Slice& end) const {
+  leveldb::Range r(begin, end);
+  uint64_t size = 0;
+  db_->GetApproximateSizes(&r, 1, &size);
+  return size;
+}
+
+Status Db::sticky_error() const {
+  if (!failed_.load(std::memory_order_acquire)) return Status::ok();
+  std::lock_guard lock(mu_);
+  return sticky_;
+}
+
+}  // namespace tidemq::broker

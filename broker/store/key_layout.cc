@@ -1,0 +1,97 @@
+#include "broker/store/key_layout.h"
+
+#include "common/coding.h"
+
+namespace tidemq::broker::keys {
+
+namespace {
+
+constexpr size_t kLogKeyBytes = 1 + 4 + 4 + 8;
+constexpr size_t kPartitionKeyBytes = 1 + 4 + 4;
+constexpr size_t kProducerKeyBytes = 1 + 4 + 4 + 8;
+
+char ks_byte(Keyspace ks) { return static_cast<char>(ks); }
+
+std::string with_name(Keyspace ks, std::string_view name) {
+  std::string k;
+  k.reserve(1 + name.size());
+  k.push_back(ks_byte(ks));
+  k.append(name);
+  return k;
+}
+
+std::string partition_key(Keyspace ks, uint32_t topic_id, uint32_t partition) {
+  std::string k(kPartitionKeyBytes, '\0');
+  k[0] = ks_byte(ks);
+  coding::put_u32(k.data() + 1, topic_id);
+  coding::put_u32(k.data() + 5, partition);
+  return k;
+}
+
+}  // namespace
+
+std::string meta(std::string_view name) { return with_name(Keyspace::kMeta, name); }
+
+std::string topic(std::string_view name) { return with_name(Keyspace::kTopic, name); }
+
+std::string log(uint32_t topic_id, uint32_t partition, uint64_t base_offset) {
+  std::string k(kLogKeyBytes, '\0');
+  k[0] = ks_byte(Keyspace::kLog);
+  coding::put_u32(k.data() + 1, topic_id);
+  coding::put_u32(k.data() + 5, partition);
+  coding::put_u64(k.data() + 9, base_offset);
+  return k;
+}
+
+// The 9-byte prefix (keyspace, topic, partition) sorts before every log key of the partition.
+std::string log_begin(uint32_t topic_id, uint32_t partition) {
+  return partition_key(Keyspace::kLog, topic_id, partition);
+}
+
+// The prefix of the next partition; (topic, 0xffffffff) rolls over to the next topic, and the
+// last topic id rolls over to the next keyspace.
+std::string log_end(uint32_t topic_id, uint32_t partition) {
+  if (partition != UINT32_MAX) return partition_key(Keyspace::kLog, topic_id, partition + 1);
+  if (topic_id != UINT32_MAX) return partition_key(Keyspace::kLog, topic_id + 1, 0);
+  return keyspace_end(Keyspace::kLog);
+}
+
+std::string partition_start(uint32_t topic_id, uint32_t partition) {
+  return partition_key(Keyspace::kPartitionStart, topic_id, partition);
+}
+
+std::string producer_state(uint32_t topic_id, uint32_t partition, uint64_t producer_id) {
+  std::string k(kProducerKeyBytes, '\0');
+  k[0] = ks_byte(Keyspace::kProducerState);
+  coding::put_u32(k.data() + 1, topic_id);
+  coding::put_u32(k.data() + 5, partition);
+  coding::put_u64(k.data() + 9, producer_id);
+  return k;
+}
+
+std::string keyspace_begin(Keyspace ks) { return std::string(1, ks_byte(ks)); }
+
+std::string keyspace_end(Keyspace ks) {
+  return std::string(1, static_cast<char>(static_cast<uint8_t>(ks) + 1));
+}
+
+std::optional<LogKey> parse_log(std::string_view key) {
+  if (key.size() != kLogKeyBytes || key[0] != ks_byte(Keyspace::kLog)) return std::nullopt;
+  return LogKey{coding::get_u32(key.data() + 1), coding::get_u32(key.data() + 5),
+                coding::get_u64(key.data() + 9)};
+}
+
+std::optional<ProducerKey> parse_producer_state(std::string_view key) {
+  if (key.size() != kProducerKeyBytes || key[0] != ks_byte(Keyspace::kProducerState)) {
+    return std::nullopt;
+  }
+  return ProducerKey{coding::get_u32(key.data() + 1), coding::get_u32(key.data() + 5),
+                     coding::get_u64(key.data() + 9)};
+}
+
+std::optional<std::string_view> parse_topic(std::string_view key) {
+  if (key.size() < 2 || key[0] != ks_byte(Keyspace::kTopic)) return std::nullopt;
+  return key.substr(1);
+}
+
+}  // namespace tidemq::broker::keys

@@ -1,0 +1,124 @@
+// LogStore reads: read(), info(), offset_for_time(). Any non-Asio thread; info() anywhere.
+#include <optional>
+
+#include "broker/store/key_layout.h"
+#include "broker/store/log_store.h"
+#include "broker/store/log_store_impl.h"
+#include "common/record_batch.h"
+
+namespace tidemq::broker {
+
+namespace {
+
+struct BatchAt {
+  uint64_t base_offset;
+  uint64_t end_offset;  // base + record_count
+  int64_t store_ms;
+};
+
+Status out_of_range(uint64_t offset, uint64_t start, uint64_t end) {
+  return Status(StatusCode::kOffsetOutOfRange, "offset " + std::to_string(offset) + " outside [" +
+                                                   std::to_string(start) + ", " + std::to_string(end) + "]");
+}
+
+// Positions `it` on the batch of (topic, partition) that contains `offset`. nullopt when there is
+// none (deleted by retention meanwhile) or the iterator failed (see it.status()).
+std::optional<BatchAt> seek_batch(leveldb::Iterator& it, uint32_t topic_id, uint32_t partition,
+                                  uint64_t offset) {
+  it.Seek(keys::log(topic_id, partition, offset));
+  std::optional<keys::LogKey> lk;
+  if (it.Valid()) lk = keys::parse_log(std::string_view(it.key().data(), it.key().size()));
+  if (!lk || lk->topic_id != topic_id || lk->partition != partition || lk->base_offset != offset) {
+    // Not a batch start: the containing batch is the previous key.
+    if (it.Valid()) {
+      it.Prev();
+    } else {
+      it.SeekToLast();
+    }
+    if (!it.Valid()) return std::nullopt;
+    lk = keys::parse_log(std::string_view(it.key().data(), it.key().size()));
+    if (!lk || lk->topic_id != topic_id || lk->partition != partition) return std::nullopt;
+  }
+  auto h = record::parse_header(std::string_view(it.value().data(), it.value().size()));
+  if (!h.is_ok()) return std::nullopt;
+  BatchAt b{lk->base_offset, lk->base_offset + h->record_count, static_cast<int64_t>(h->store_ms)};
+  if (offset < b.base_offset || offset >= b.end_offset) return std::nullopt;
+  return b;
+}
+
+}  // namespace
+
+Result<PartitionInfo> LogStore::info(uint32_t topic_id, uint32_t partition) const {
+  TIDEMQ_ASSIGN_OR_RETURN(auto ps, impl_->lookup(topic_id, partition));
+  PartitionInfo out;
+  out.start_offset = ps->start_offset.load(std::memory_order_acquire);
+  out.end_offset = ps->end_offset.load(std::memory_order_acquire);
+  out.last_store_ms = ps->last_store_ms.load(std::memory_order_acquire);
+  return out;
+}
+
+Result<ReadResult> LogStore::read(uint32_t topic_id, uint32_t partition, uint64_t offset,
+                                  size_t max_bytes) const {
+  TIDEMQ_ASSIGN_OR_RETURN(auto ps, impl_->lookup(topic_id, partition));
+  // The end offset is loaded before the iterator is made, so the iterator's snapshot holds every
+  // batch below it.
+  ReadResult out;
+  out.end_offset = ps->end_offset.load(std::memory_order_acquire);
+  out.start_offset = ps->start_offset.load(std::memory_order_acquire);
+  if (offset < out.start_offset || offset > out.end_offset) {
+    return out_of_range(offset, out.start_offset, out.end_offset);
+  }
+  if (offset == out.end_offset) return out;
+
+  auto it = impl_->db.iterator();
+  auto first = seek_batch(*it, topic_id, partition, offset);
+  if (!first) {
+    TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
+    // Retention deleted it after we loaded the start offset.
+    out.start_offset = ps->start_offset.load(std::memory_order_acquire);
+    return out_of_range(offset, out.start_offset, out.end_offset);
+  }
+  for (; it->Valid(); it->Next()) {
+    auto lk = keys::parse_log(std::string_view(it->key().data(), it->key().size()));
+    if (!lk || lk->topic_id != topic_id || lk->partition != partition) break;
+    if (lk->base_offset >= out.end_offset) break;  // written but not yet published
+    const leveldb::Slice v = it->value();
+    if (!out.batches.empty() && out.batches.size() + v.size() > max_bytes) break;
+    out.batches.append(v.data(), v.size());
+    if (out.batches.size() >= max_bytes) break;
+  }
+  TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
+  return out;
+}
+
+Result<uint64_t> LogStore::offset_for_time(uint32_t topic_id, uint32_t partition, int64_t unix_ms) const {
+  TIDEMQ_ASSIGN_OR_RETURN(auto ps, impl_->lookup(topic_id, partition));
+  const uint64_t end = ps->end_offset.load(std::memory_order_acquire);
+  auto it = impl_->db.iterator(/*fill_cache=*/false);
+  // Binary search over offsets; each probe is one Seek to the batch containing `mid`. Store
+  // times are non-decreasing within a partition. Invariant: batches ending at or below `lo` were
+  // stored before `unix_ms`; batches starting at or above `hi` were stored at or after it.
+  uint64_t lo = ps->start_offset.load(std::memory_order_acquire);
+  uint64_t hi = end;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    auto b = seek_batch(*it, topic_id, partition, mid);
+    if (!b) {
+      TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
+      // Deleted by retention since we looked: continue from the new start.
+      const uint64_t start = ps->start_offset.load(std::memory_order_acquire);
+      if (start <= mid) return Status::internal("no batch contains offset " + std::to_string(mid));
+      lo = start;
+      hi = std::max(hi, lo);
+      continue;
+    }
+    if (b->store_ms >= unix_ms) {
+      hi = b->base_offset;
+    } else {
+      lo = b->end_offset;
+    }
+  }
+  return lo;
+}
+
+}  // namespace tidemq::broker

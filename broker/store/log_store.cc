@@ -1,0 +1,396 @@
+// LogStore lifecycle, append() and the group-committing writer thread.
+#include "broker/store/log_store.h"
+
+#include <algorithm>
+
+#include "broker/store/key_layout.h"
+#include "broker/store/log_store_impl.h"
+#include "common/coding.h"
+#include "common/logging.h"
+#include "common/record_batch.h"
+
+namespace tidemq::broker {
+
+namespace {
+constexpr std::string_view kWorkerCounterKey = "worker_id_counter";
+}  // namespace
+
+LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c)
+    : owner(o), db(d), topics(t), clock(c), log(logging::get("store")) {}
+
+LogStore::LogStore(Db& db, TopicRegistry& topics, const Clock& clock)
+    : impl_(std::make_unique<Impl>(*this, db, topics, clock)) {}
+
+LogStore::~LogStore() { stop(); }
+
+// ---------------------------------------------------------------------------------------------
+// open
+
+Status LogStore::Impl::load_partition(leveldb::Iterator& it, uint32_t topic_id, uint32_t partition,
+                                      PartitionState& ps) {
+  const std::string begin = keys::log_begin(topic_id, partition);
+  const std::string end = keys::log_end(topic_id, partition);
+  auto in_partition = [&](const leveldb::Slice& k) {
+    auto lk = keys::parse_log(std::string_view(k.data(), k.size()));
+    return lk && lk->topic_id == topic_id && lk->partition == partition ? lk : std::nullopt;
+  };
+
+  // The newest batch: the last key before the next partition's range.
+  bool has_data = false;
+  uint64_t next = 0;
+  int64_t last_ms = 0;
+  it.Seek(end);
+  if (it.Valid()) {
+    it.Prev();
+  } else {
+    it.SeekToLast();
+  }
+  if (it.Valid()) {
+    if (auto lk = in_partition(it.key())) {
+      auto h = record::parse_header(std::string_view(it.value().data(), it.value().size()));
+      if (!h.is_ok()) {
+        return Status::storage("unreadable batch header at topic " + std::to_string(topic_id) +
+                               " partition " + std::to_string(partition) + " offset " +
+                               std::to_string(lk->base_offset) + ": " + h.status().message());
+      }
+      has_data = true;
+      next = lk->base_offset + h->record_count;
+      last_ms = static_cast<int64_t>(h->store_ms);
+    }
+  }
+  TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
+
+  // The start offset: persisted by retention, else the first batch, else empty.
+  uint64_t start = 0;
+  auto stored = db.get(keys::partition_start(topic_id, partition));
+  if (stored.is_ok()) {
+    if (stored->size() != 8) return Status::storage("malformed partition start offset");
+    start = coding::get_u64(stored->data());
+  } else if (stored.status().code() != StatusCode::kNotFound) {
+    return stored.status();
+  } else if (has_data) {
+    it.Seek(begin);
+    if (it.Valid()) {
+      if (auto lk = in_partition(it.key())) start = lk->base_offset;
+    }
+    TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
+  }
+  if (!has_data) next = start;  // every batch deleted: the log continues after them
+  if (start > next) {
+    return Status::storage("start offset " + std::to_string(start) + " above the end " +
+                           std::to_string(next) + " in topic " + std::to_string(topic_id) +
+                           " partition " + std::to_string(partition));
+  }
+
+  ps.next_offset = next;
+  ps.writer_last_ms = last_ms;
+  ps.bytes = db.approximate_size(begin, end);
+  ps.start_offset.store(start, std::memory_order_release);
+  ps.end_offset.store(next, std::memory_order_release);
+  ps.last_store_ms.store(last_ms, std::memory_order_release);
+  return Status::ok();
+}
+
+Status LogStore::Impl::load_producers() {
+  auto it = db.iterator(/*fill_cache=*/false);
+  const std::string end = keys::keyspace_end(keys::Keyspace::kProducerState);
+  std::lock_guard lock(state_mu);
+  for (it->Seek(keys::keyspace_begin(keys::Keyspace::kProducerState)); it->Valid(); it->Next()) {
+    if (it->key().compare(end) >= 0) break;
+    auto pk = keys::parse_producer_state(std::string_view(it->key().data(), it->key().size()));
+    if (!pk) return Status::storage("malformed producer state key");
+    if (!parts.contains(pk->topic_id)) continue;  // topic dropped; drop_topic deletes these
+    TIDEMQ_ASSIGN_OR_RETURN(ProducerState state, ProducerState::decode(std::string_view(
+                                                      it->value().data(), it->value().size())));
+    producers.emplace(ProducerId{pk->topic_id, pk->partition, pk->producer_id}, std::move(state));
+  }
+  return Db::from_leveldb(it->status());
+}
+
+Status LogStore::Impl::load_worker_counter() {
+  auto v = db.get(keys::meta(kWorkerCounterKey));
+  if (v.is_ok()) {
+    if (v->size() != 8) return Status::storage("malformed worker id counter");
+    worker_counter = coding::get_u64(v->data());
+    return Status::ok();
+  }
+  return v.status().code() == StatusCode::kNotFound ? Status::ok() : v.status();
+}
+
+Status LogStore::open() {
+  Impl& m = *impl_;
+  {
+    std::lock_guard lock(m.queue_mu);
+    if (m.running || m.stopping) return Status::internal("LogStore::open called twice");
+  }
+  const int64_t t0 = m.clock.monotonic_ms();
+  auto it = m.db.iterator(/*fill_cache=*/false);
+  size_t npart = 0;
+  for (const TopicConfig& c : m.topics.list()) {
+    std::vector<std::shared_ptr<PartitionState>> v;
+    v.reserve(c.partitions);
+    for (uint32_t p = 0; p < c.partitions; ++p) {
+      auto ps = std::make_shared<PartitionState>();
+      TIDEMQ_RETURN_IF_ERROR(m.load_partition(*it, c.topic_id, p, *ps));
+      v.push_back(std::move(ps));
+    }
+    npart += v.size();
+    std::lock_guard lock(m.state_mu);
+    m.parts[c.topic_id] = std::move(v);
+  }
+  it.reset();
+  TIDEMQ_RETURN_IF_ERROR(m.load_producers());
+  TIDEMQ_RETURN_IF_ERROR(m.load_worker_counter());
+  m.log->info("log store open: {} partitions, {} producer states, in {} ms", npart,
+              m.producers.size(), m.clock.monotonic_ms() - t0);
+
+  std::lock_guard lock(m.queue_mu);
+  m.running = true;
+  m.writer = std::thread([&m] { m.writer_loop(); });
+  return Status::ok();
+}
+
+void LogStore::stop() {
+  Impl& m = *impl_;
+  std::lock_guard stop_lock(m.stop_mu);
+  {
+    std::lock_guard lock(m.queue_mu);
+    m.stopping = true;
+    m.queue_cv.notify_one();
+  }
+  if (m.writer.joinable()) {
+    m.writer.join();
+    m.log->info("log store stopped");
+  }
+}
+
+void LogStore::set_append_listener(AppendListener listener) {
+  auto p = listener ? std::make_shared<const AppendListener>(std::move(listener)) : nullptr;
+  std::lock_guard lock(impl_->listener_mu);
+  impl_->listener = std::move(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// append and the writer
+
+void LogStore::append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb) {
+  Impl& m = *impl_;
+  const size_t bytes = batch.size();
+  {
+    std::unique_lock lock(m.queue_mu);
+    if (m.running && !m.stopping) {
+      pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+      bool was_empty = m.queue.empty();
+      m.queue.push_back(Impl::Item{Impl::Append{topic_id, partition, std::move(batch), std::move(cb), bytes}, {}});
+      // The writer only waits when the queue is empty, so only the first push needs to wake it.
+      if (was_empty) m.queue_cv.notify_one();
+      return;
+    }
+  }
+  cb(Status(StatusCode::kShuttingDown, "log store is not running"));
+}
+
+void LogStore::Impl::writer_loop() {
+  writer_id.store(std::this_thread::get_id());
+  std::vector<Item> items;
+  std::vector<Append> appends;
+  while (true) {
+    {
+      std::unique_lock lock(queue_mu);
+      queue_cv.wait(lock, [&] { return !queue.empty() || stopping; });
+      if (queue.empty()) break;  // stopping, and everything queued before stop() is done
+      items.swap(queue);
+    }
+    // Group commit: every queued append goes into one WriteBatch; a job splits the round so it
+    // runs after the appends queued before it and before those queued after it.
+    for (Item& item : items) {
+      if (item.job) {
+        commit(appends);
+        item.job();
+      } else {
+        appends.push_back(std::move(item.append));
+      }
+    }
+    commit(appends);
+    items.clear();
+  }
+  std::lock_guard lock(queue_mu);
+  running = false;
+}
+
+void LogStore::Impl::commit(std::vector<Append>& appends) {
+  if (appends.empty()) return;
+  ++round;
+
+  struct Touched {
+    PartitionState* ps;
+    uint32_t topic_id;
+    uint32_t partition;
+    uint64_t next_offset;
+    int64_t last_ms;
+    uint64_t bytes;
+  };
+  struct Outcome {
+    Status error;          // an item's own rejection
+    AppendResult result;   // when error is ok
+  };
+  std::vector<Touched> touched;
+  std::vector<Outcome> outcomes(appends.size());
+  // Producer states as they were before this round, for rollback; nullopt = did not exist.
+  std::unordered_map<ProducerId, std::optional<ProducerState>, ProducerIdHash> saved_producers;
+  leveldb::WriteBatch wb;
+  size_t stored = 0;
+  size_t pending = 0;
+
+  for (size_t i = 0; i < appends.size(); ++i) {
+    Append& a = appends[i];
+    Outcome& out = outcomes[i];
+    pending += a.bytes;
+    auto count = topics.partition_count(a.topic_id);
+    if (!count) {
+      out.error = Status(StatusCode::kTopicNotFound, "topic id " + std::to_string(a.topic_id) + " does not exist");
+      continue;
+    }
+    if (a.partition >= *count) {
+      out.error = Status(StatusCode::kInvalidPartition, "partition " + std::to_string(a.partition) +
+                                                            " >= partition count " + std::to_string(*count));
+      continue;
+    }
+    PartitionState* ps = writer_partition(a.topic_id, a.partition, *count);
+    if (ps == nullptr) {
+      out.error = Status(StatusCode::kTopicNotFound, "topic id " + std::to_string(a.topic_id) + " was deleted");
+      continue;
+    }
+    auto h = record::parse_header(a.batch);
+    if (!h.is_ok() || h->record_count == 0 || h->batch_len != a.batch.size()) {
+      out.error = h.is_ok() ? Status::corruption("batch not validated before append") : h.status();
+      continue;
+    }
+
+    ProducerState* pstate = nullptr;
+    ProducerId pid{a.topic_id, a.partition, h->producer_id};
+    if (h->producer_id != 0) {
+      auto found = producers.find(pid);
+      if (found != producers.end()) {
+        ProducerState::Check c = found->second.check(h->base_sequence, h->record_count);
+        if (c.verdict == ProducerState::Verdict::kDuplicate) {
+          out.result = AppendResult{c.original.base_offset, c.original.record_count,
+                                    c.original.store_ms, /*duplicate=*/true};
+          continue;
+        }
+        if (c.verdict != ProducerState::Verdict::kAccept) {
+          out.error = sequence_error(c, h->producer_id, h->base_sequence,
+                                     found->second.newest().last_sequence() + 1);
+          continue;
+        }
+        saved_producers.try_emplace(pid, found->second);
+        pstate = &found->second;
+      } else {
+        saved_producers.try_emplace(pid, std::nullopt);
+        pstate = &producers[pid];
+      }
+    }
+
+    if (ps->round != round) {
+      ps->round = round;
+      touched.push_back({ps, a.topic_id, a.partition, ps->next_offset, ps->writer_last_ms, ps->bytes});
+    }
+    const uint64_t base = ps->next_offset;
+    // Store times never go down within a partition, even when the wall clock does.
+    const int64_t store_ms = std::max(clock.now_ms(), ps->writer_last_ms);
+    record::stamp(a.batch, base, static_cast<uint64_t>(store_ms));
+    std::string key = keys::log(a.topic_id, a.partition, base);
+    wb.Put(key, a.batch);
+    ps->next_offset = base + h->record_count;
+    ps->writer_last_ms = store_ms;
+    ps->bytes += key.size() + a.batch.size();
+    if (pstate != nullptr) pstate->add({h->base_sequence, h->record_count, base, store_ms});
+    out.result = AppendResult{base, h->record_count, store_ms, false};
+    ++stored;
+  }
+  // The producer-sequence records go into the same WriteBatch as the batches they describe.
+  for (const auto& [pid, before] : saved_producers) {
+    wb.Put(keys::producer_state(pid.topic_id, pid.partition, pid.producer_id), producers[pid].encode());
+  }
+
+  Status st = stored > 0 ? db.write(wb) : Status::ok();
+  if (st.is_ok()) {
+    std::shared_ptr<const AppendListener> l;
+    {
+      std::lock_guard lock(listener_mu);
+      l = listener;
+    }
+    for (const Touched& t : touched) {
+      t.ps->last_store_ms.store(t.ps->writer_last_ms, std::memory_order_release);
+      t.ps->end_offset.store(t.ps->next_offset, std::memory_order_release);
+    }
+    if (l) {
+      for (const Touched& t : touched) (*l)(t.topic_id, t.partition, t.ps->next_offset);
+    }
+  } else {
+    // Nothing of this round is visible: undo the writer's offsets and producer states.
+    for (const Touched& t : touched) {
+      t.ps->next_offset = t.next_offset;
+      t.ps->writer_last_ms = t.last_ms;
+      t.ps->bytes = t.bytes;
+    }
+    for (auto& [pid, before] : saved_producers) {
+      if (before) {
+        producers[pid] = std::move(*before);
+      } else {
+        producers.erase(pid);
+      }
+    }
+  }
+
+  owner.pending_bytes_.fetch_sub(pending, std::memory_order_relaxed);
+  for (size_t i = 0; i < appends.size(); ++i) {
+    Outcome& out = outcomes[i];
+    if (!out.error.is_ok()) {
+      appends[i].cb(std::move(out.error));
+    } else if (!st.is_ok()) {
+      appends[i].cb(st);
+    } else {
+      appends[i].cb(out.result);
+    }
+  }
+  appends.clear();
+}
+
+PartitionState* LogStore::Impl::writer_partition(uint32_t topic_id, uint32_t partition, uint32_t partitions) {
+  std::lock_guard lock(state_mu);
+  if (dropped.contains(topic_id)) return nullptr;
+  auto& v = parts[topic_id];
+  // A partition the registry has and we do not is new, hence empty: ids are never reused and
+  // partition counts only grow.
+  while (v.size() < partitions) v.push_back(std::make_shared<PartitionState>());
+  return v[partition].get();
+}
+
+void LogStore::ensure_partitions(uint32_t topic_id, uint32_t partitions) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.state_mu);
+  if (m.dropped.contains(topic_id)) return;
+  auto& v = m.parts[topic_id];
+  while (v.size() < partitions) v.push_back(std::make_shared<PartitionState>());
+}
+
+Result<std::shared_ptr<PartitionState>> LogStore::Impl::lookup(uint32_t topic_id, uint32_t partition) const {
+  {
+    std::lock_guard lock(state_mu);
+    auto found = parts.find(topic_id);
+    if (found != parts.end() && partition < found->second.size()) return found->second[partition];
+    if (dropped.contains(topic_id)) {
+      return Status(StatusCode::kTopicNotFound, "topic id " + std::to_string(topic_id) + " was deleted");
+    }
+  }
+  auto count = topics.partition_count(topic_id);
+  if (!count) return Status(StatusCode::kTopicNotFound, "topic id " + std::to_string(topic_id) + " does not exist");
+  if (partition >= *count) {
+    return Status(StatusCode::kInvalidPartition,
+                  "partition " + std::to_string(partition) + " >= partition count " + std::to_string(*count));
+  }
+  return std::make_shared<PartitionState>();  // created, never written
+}
+
+}  // namespace tidemq::broker

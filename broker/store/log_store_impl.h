@@ -1,0 +1,141 @@
+#pragma once
+// Private to the LogStore's .cc files: the state behind LogStore::Impl.
+//
+// Threads: `parts` (the map) is guarded by state_mu; a PartitionState's atomics are published by
+// the writer and read by anyone; its plain fields, `producers` and `worker_counter` belong to the
+// writer thread (and to open(), before the writer starts).
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <leveldb/iterator.h>
+#include <spdlog/logger.h>
+
+#include "broker/store/log_store.h"
+#include "broker/store/producer_state.h"
+#include "broker/store/topic_registry.h"
+
+namespace tidemq::broker {
+
+struct PartitionState {
+  // Published after the write that made them true; read from any thread.
+  std::atomic<uint64_t> start_offset{0};
+  std::atomic<uint64_t> end_offset{0};
+  std::atomic<int64_t> last_store_ms{0};
+
+  // Writer thread only.
+  uint64_t next_offset = 0;   // == end_offset between rounds; ahead of it inside a round
+  int64_t writer_last_ms = 0;
+  uint64_t bytes = 0;         // size estimate for retention_bytes (see README)
+  uint64_t round = 0;         // the last round that touched this partition
+};
+
+struct ProducerId {
+  uint32_t topic_id;
+  uint32_t partition;
+  uint64_t producer_id;
+  friend bool operator==(const ProducerId&, const ProducerId&) = default;
+};
+struct ProducerIdHash {
+  size_t operator()(const ProducerId& k) const {
+    uint64_t h = k.producer_id * 0x9E3779B97F4A7C15ULL;
+    h ^= (uint64_t{k.topic_id} << 32 | k.partition) + 0x7F4A7C159E3779B9ULL + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
+};
+
+struct LogStore::Impl {
+  Impl(LogStore& owner, Db& db, TopicRegistry& topics, const Clock& clock);
+
+  struct Append {
+    uint32_t topic_id;
+    uint32_t partition;
+    std::string batch;
+    AppendCallback cb;
+    size_t bytes;
+  };
+  struct Item {
+    Append append;
+    std::function<void()> job;  // set for a job, empty for an append
+  };
+
+  // --- shared state lookups (any thread) ---
+  // The state of a partition, or TopicNotFound / InvalidPartition. A partition the registry knows
+  // but the writer has not touched yet is returned as a fresh empty state.
+  Result<std::shared_ptr<PartitionState>> lookup(uint32_t topic_id, uint32_t partition) const;
+  // Writer: the state to append to, created (empty) when the registry grew; nullptr if dropped.
+  PartitionState* writer_partition(uint32_t topic_id, uint32_t partition, uint32_t partitions);
+
+  // --- open (log_store.cc) ---
+  Status load_partition(leveldb::Iterator& it, uint32_t topic_id, uint32_t partition, PartitionState& ps);
+  Status load_producers();
+  Status load_worker_counter();
+
+  // --- writer (log_store.cc) ---
+  void writer_loop();
+  void commit(std::vector<Append>& appends);
+  // Runs `fn` on the writer thread between rounds and waits for it. ShuttingDown if not running.
+  template <typename R>
+  R run_on_writer(std::function<R()> fn);
+
+  // --- maintenance jobs, writer thread (log_maintenance.cc) ---
+  using Range = std::pair<std::string, std::string>;
+  Result<uint64_t> retain_partition(const TopicConfig& c, uint32_t partition, PartitionState& ps,
+                                    int64_t now_ms, std::vector<Range>& compact);
+  Status expire_producers(int64_t now_ms);
+
+  LogStore& owner;
+  Db& db;
+  TopicRegistry& topics;
+  const Clock& clock;
+  std::shared_ptr<spdlog::logger> log;
+
+  mutable std::mutex state_mu;
+  std::unordered_map<uint32_t, std::vector<std::shared_ptr<PartitionState>>> parts GUARDED_BY(state_mu);
+  std::unordered_set<uint32_t> dropped GUARDED_BY(state_mu);
+
+  // Writer thread only.
+  std::unordered_map<ProducerId, ProducerState, ProducerIdHash> producers;
+  uint64_t worker_counter = 0;
+  uint64_t round = 0;
+
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::vector<Item> queue GUARDED_BY(queue_mu);
+  bool running GUARDED_BY(queue_mu) = false;
+  bool stopping GUARDED_BY(queue_mu) = false;
+  std::thread writer;
+  std::atomic<std::thread::id> writer_id{};
+  std::mutex stop_mu;  // serialises stop() callers around join()
+
+  std::mutex listener_mu;
+  std::shared_ptr<const AppendListener> listener GUARDED_BY(listener_mu);
+};
+
+template <typename R>
+R LogStore::Impl::run_on_writer(std::function<R()> fn) {
+  TIDEMQ_CHECK(std::this_thread::get_id() != writer_id.load(),
+               "a LogStore job was started from the writer thread (a callback): it would deadlock");
+  std::promise<R> done;
+  std::future<R> result = done.get_future();
+  {
+    std::lock_guard lock(queue_mu);
+    if (!running || stopping) return Status(StatusCode::kShuttingDown, "log store is not running");
+    bool was_empty = queue.empty();
+    queue.push_back(Item{Append{}, [&fn, &done] { done.set_value(fn()); }});
+    if (was_empty) queue_cv.notify_one();
+  }
+  return result.get();
+}
+
+}  // namespace tidemq::broker

@@ -1,0 +1,96 @@
+#include "broker/store/key_layout.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include <leveldb/slice.h>
+
+using namespace tidemq::broker;
+
+namespace {
+int bytewise(const std::string& a, const std::string& b) { return leveldb::Slice(a).compare(leveldb::Slice(b)); }
+}  // namespace
+
+TEST_CASE("log keys: byte order is numeric order across topic/partition/offset boundaries") {
+  const std::vector<uint32_t> u32s = {0, 1, 127, 128, 255, 256, 65535, 65536, 0x7fffffff, 0x80000000, UINT32_MAX - 1, UINT32_MAX};
+  const std::vector<uint64_t> u64s = {0, 1, 255, 256, 0xffffffffULL, 0x100000000ULL, 0x7fffffffffffffffULL,
+                                      0x8000000000000000ULL, UINT64_MAX};
+  std::vector<std::tuple<uint32_t, uint32_t, uint64_t>> tuples;
+  for (uint32_t t : {0u, 1u, 255u, 256u, UINT32_MAX})
+    for (uint32_t p : u32s)
+      for (uint64_t o : u64s) tuples.emplace_back(t, p, o);
+  std::sort(tuples.begin(), tuples.end());
+  for (size_t i = 1; i < tuples.size(); ++i) {
+    auto [t0, p0, o0] = tuples[i - 1];
+    auto [t1, p1, o1] = tuples[i];
+    CHECK(bytewise(keys::log(t0, p0, o0), keys::log(t1, p1, o1)) < 0);
+  }
+  for (auto [t, p, o] : tuples) {
+    const std::string k = keys::log(t, p, o);
+    auto parsed = keys::parse_log(k);
+    REQUIRE(parsed);
+    CHECK(parsed->topic_id == t);
+    CHECK(parsed->partition == p);
+    CHECK(parsed->base_offset == o);
+    // The partition's range brackets its keys; the keyspace's range brackets everything.
+    CHECK(bytewise(keys::log_begin(t, p), k) <= 0);
+    CHECK(bytewise(k, keys::log_end(t, p)) < 0);
+    CHECK(bytewise(keys::keyspace_begin(keys::Keyspace::kLog), k) <= 0);
+    CHECK(bytewise(k, keys::keyspace_end(keys::Keyspace::kLog)) < 0);
+  }
+}
+
+TEST_CASE("log ranges of neighbouring partitions do not overlap") {
+  for (uint32_t t : {0u, 7u, UINT32_MAX - 1}) {
+    for (uint32_t p : {0u, 5u, UINT32_MAX - 1}) {
+      CHECK(bytewise(keys::log(t, p, UINT64_MAX), keys::log_end(t, p)) < 0);
+      CHECK(bytewise(keys::log_end(t, p), keys::log(t, p + 1, 0)) <= 0);
+    }
+    // The last partition's end rolls over to the next topic.
+    CHECK(bytewise(keys::log(t, UINT32_MAX, UINT64_MAX), keys::log_end(t, UINT32_MAX)) < 0);
+    CHECK(bytewise(keys::log_end(t, UINT32_MAX), keys::log(t + 1, 0, 0)) <= 0);
+  }
+  CHECK(keys::log_end(UINT32_MAX, UINT32_MAX) == keys::keyspace_end(keys::Keyspace::kLog));
+}
+
+TEST_CASE("producer state and topic keys round-trip; parsers reject other keys") {
+  for (uint32_t t : {0u, 300u, UINT32_MAX})
+    for (uint32_t p : {0u, 1023u})
+      for (uint64_t id : {uint64_t{0}, uint64_t{1} << 40, UINT64_MAX}) {
+        auto k = keys::producer_state(t, p, id);
+        auto parsed = keys::parse_producer_state(k);
+        REQUIRE(parsed);
+        CHECK(parsed->topic_id == t);
+        CHECK(parsed->partition == p);
+        CHECK(parsed->producer_id == id);
+        CHECK_FALSE(keys::parse_log(k));
+      }
+  CHECK(bytewise(keys::producer_state(1, 2, UINT64_MAX), keys::producer_state(1, 3, 0)) < 0);
+  CHECK(bytewise(keys::producer_state(1, UINT32_MAX, UINT64_MAX), keys::producer_state(2, 0, 0)) < 0);
+
+  const std::string topic_key = keys::topic("orders.v1");
+  auto topic = keys::parse_topic(topic_key);
+  REQUIRE(topic);
+  CHECK(*topic == "orders.v1");
+  CHECK_FALSE(keys::parse_topic(keys::meta("orders")));
+  CHECK_FALSE(keys::parse_topic(keys::keyspace_begin(keys::Keyspace::kTopic)));
+  CHECK_FALSE(keys::parse_log(keys::log(1, 2, 3).substr(0, 16)));
+  CHECK_FALSE(keys::parse_log(keys::partition_start(1, 2)));
+  CHECK_FALSE(keys::parse_producer_state(keys::log(1, 2, 3)));
+}
+
+TEST_CASE("keyspaces are ordered and disjoint") {
+  using K = keys::Keyspace;
+  const std::vector<std::string> samples = {keys::meta("next_topic_id"), keys::topic("a"), keys::log(0, 0, 0),
+                                            keys::partition_start(0, 0), keys::producer_state(0, 0, 0)};
+  const std::vector<K> spaces = {K::kMeta, K::kTopic, K::kLog, K::kPartitionStart, K::kProducerState};
+  for (size_t i = 0; i < samples.size(); ++i) {
+    CHECK(bytewise(keys::keyspace_begin(spaces[i]), samples[i]) <= 0);
+    CHECK(bytewise(samples[i], keys::keyspace_end(spaces[i])) < 0);
+    if (i > 0) CHECK(bytewise(keys::keyspace_end(spaces[i - 1]), keys::keyspace_begin(spaces[i])) <= 0);
+  }
+  CHECK(bytewise(keys::meta(std::string(300, '\xff')), keys::keyspace_end(K::kMeta)) < 0);
+}
