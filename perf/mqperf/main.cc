@@ -1,0 +1,96 @@
+// mqperf: load generator and benchmark tool (SPEC §9).
+//   mqperf produce|consume|e2e [flags]   (see --help of each)
+// Progress once per second on stderr; the summary on stdout (one JSON object with --json).
+// Exit codes: 0 every requested message went through without error; 1 otherwise (the summary is
+// still printed); 2 usage error.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+
+#include "perf/mqperf/modes.h"
+#include "perf/mqperf/options.h"
+#include "perf/mqperf/report.h"
+
+namespace tidemq::perf {
+namespace {
+
+void on_signal(int) { request_interrupt(); }
+
+int usage_error(const std::string& reason) {
+  std::cerr << "mqperf: " << reason << '\n';
+  return 2;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"mqperf: tidemq load generator", "mqperf"};
+  app.require_subcommand(1, 1);
+
+  PerfOptions options;
+  if (const char* env = std::getenv("TIDEMQ_BROKER"); env != nullptr && *env != '\0') options.broker = env;
+  struct ModeCommand {
+    Mode mode;
+    const char* help;
+    CLI::App* cmd = nullptr;
+  };
+  ModeCommand modes[] = {
+      {Mode::kProduce, "Send messages as fast as possible (or at --rate); latency = send->ack"},
+      {Mode::kConsume, "Read a topic's partitions from their start offsets; latency = fetch round trip"},
+      {Mode::kE2e, "Produce at --rate and consume at once; latency = send->receive"},
+  };
+  for (auto& m : modes) {
+    m.cmd = app.add_subcommand(mode_name(m.mode), m.help);
+    add_flags(*m.cmd, options, m.mode);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    for (char& c : what) {
+      if (c == '\n') c = ' ';
+    }
+    return usage_error(what + " (see mqperf --help)");
+  }
+  for (const auto& m : modes) {
+    if (m.cmd->parsed()) options.mode = m.mode;
+  }
+  finalize_options(options);
+  if (Status st = validate_options(options); !st.is_ok()) return usage_error(st.message());
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  Summary summary;
+  switch (options.mode) {
+    case Mode::kProduce: summary = run_produce(options); break;
+    case Mode::kConsume: summary = run_consume(options); break;
+    case Mode::kE2e: summary = run_e2e(options); break;
+  }
+  if (!summary.first_error.empty()) std::cerr << "mqperf: first error: " << summary.first_error << '\n';
+  if (options.json) {
+    std::cout << summary_json(summary) << '\n';
+  } else {
+    std::cout << summary_text(summary);
+  }
+  std::cout.flush();
+  return exit_code(summary);
+}
+
+}  // namespace
+}  // namespace tidemq::perf
+
+int main(int argc, char** argv) {
+  try {
+    return tidemq::perf::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mqperf: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,328 @@
+#include "perf/mqperf/modes.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "perf/mqperf/monitor.h"
+#include "perf/mqperf/workers.h"
+#include "tidemq/admin.h"
+#include "tidemq/reader.h"
+
+namespace tidemq::perf {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores to it");
+
+constexpr auto kWaitStep = std::chrono::milliseconds(10);
+
+Summary base_summary(const PerfOptions& o) {
+  Summary s;
+  s.mode = mode_name(o.mode);
+  s.requested = o.count;
+  return s;
+}
+
+Summary setup_failed(Summary s, const Status& st) {
+  s.errors = 1;
+  s.first_error = st.to_string();
+  return s;
+}
+
+// Produce and e2e create the topic with --partitions when it is missing (auto-create is off by
+// default on the broker). Returns the topic's end offsets, which e2e readers start from.
+Result<std::vector<PartitionStatus>> ensure_topic(const PerfOptions& o) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(client_options(o, "mqperf-admin")));
+  auto status = admin->topic_status(o.topic);
+  if (status.is_ok()) return std::move(status->partitions);
+  if (status.status().code() != StatusCode::kTopicNotFound) return status.status();
+  TopicSettings settings;
+  settings.name = o.topic;
+  settings.partitions = o.partitions;
+  TIDEMQ_ASSIGN_OR_RETURN(bool created, admin->update_topic(settings));
+  (void)created;
+  TIDEMQ_ASSIGN_OR_RETURN(auto fresh, admin->topic_status(o.topic));
+  return std::move(fresh.partitions);
+}
+
+// Worker threads that count themselves out when they finish.
+class WorkerGroup {
+ public:
+  template <typename F>
+  void spawn(F body) {
+    threads_.emplace_back([this, body = std::move(body)]() mutable {
+      body();
+      finished_.fetch_add(1, std::memory_order_release);
+    });
+  }
+  bool all_finished() const { return finished_.load(std::memory_order_acquire) == threads_.size(); }
+  void join() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  ~WorkerGroup() { join(); }
+
+ private:
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> finished_{0};
+};
+
+double elapsed_s(int64_t since_us) { return static_cast<double>(steady_now_us() - since_us) / 1e6; }
+
+}  // namespace
+
+void request_interrupt() { g_interrupted.store(true, std::memory_order_relaxed); }
+
+Summary run_produce(const PerfOptions& o) {
+  Summary s = base_summary(o);
+  if (auto topic = ensure_topic(o); !topic.is_ok()) return setup_failed(s, topic.status());
+
+  StatsSet producers(o.producers);
+  Monitor monitor({s.mode, o.timeline, true}, &producers, nullptr);
+  if (Status st = monitor.start(); !st.is_ok()) return setup_failed(s, st);
+
+  std::atomic<bool> stop{false};
+  bool stopped_by_duration = false;
+  const int64_t start_us = steady_now_us();
+  {
+    WorkerGroup group;
+    for (uint32_t i = 0; i < o.producers; ++i) {
+      ProducerPlan plan{i, split_count(o.count, o.producers, i), o.rate / o.producers, false};
+      group.spawn([&o, plan, &stop, &producers] { run_producer(o, plan, stop, producers); });
+    }
+    while (!group.all_finished()) {
+      std::this_thread::sleep_for(kWaitStep);
+      if (!stop && o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
+        stop = true;
+        stopped_by_duration = true;
+      }
+      if (!stop && g_interrupted) {
+        stop = true;
+        s.interrupted = true;
+      }
+    }
+    group.join();
+  }
+  monitor.stop();
+
+  s.seconds = elapsed_s(start_us);
+  s.messages = producers.done();
+  s.bytes = producers.bytes();
+  const uint64_t sent = producers.sent();
+  const uint64_t failed = producers.errors();
+  // A send that neither succeeded nor failed by the end (should not happen after close()).
+  const uint64_t unresolved = sent > s.messages + failed ? sent - s.messages - failed : 0;
+  s.errors = failed + unresolved;
+  if (o.count == 0 || stopped_by_duration) s.requested = sent;
+  s.latency_us = latency_stats(producers.latency());
+  s.first_error = producers.first_error();
+  if (s.first_error.empty() && unresolved > 0) s.first_error = std::to_string(unresolved) + " sends unresolved";
+  return s;
+}
+
+Summary run_consume(const PerfOptions& o) {
+  Summary s = base_summary(o);
+  std::map<uint32_t, uint64_t> start;
+  uint32_t partitions = 0;
+  {
+    auto probe = PartitionReader::create(client_options(o, "mqperf-probe"), o.topic);
+    if (!probe.is_ok()) return setup_failed(s, probe.status());
+    if (Status st = (*probe)->assign_all_from_start(); !st.is_ok()) return setup_failed(s, st);
+    start = (*probe)->positions();
+    partitions = (*probe)->partition_count();
+  }
+  // The backlog at the start, for the lag column (unknown if the admin query fails).
+  std::optional<uint64_t> backlog;
+  if (auto admin = Admin::create(client_options(o, "mqperf-admin")); admin.is_ok()) {
+    if (auto status = (*admin)->topic_status(o.topic); status.is_ok()) {
+      uint64_t total = 0;
+      for (const auto& p : status->partitions) {
+        const uint64_t from = start.count(p.partition) ? start[p.partition] : p.start_offset;
+        total += p.end_offset > from ? p.end_offset - from : 0;
+      }
+      backlog = total;
+    }
+  }
+  if (o.consumers > partitions) {
+    std::fprintf(stderr, "mqperf: %u consumers for %u partitions: %u will idle\n", o.consumers, partitions,
+                 o.consumers - partitions);
+  }
+
+  StatsSet consumers(o.consumers);
+  Monitor monitor({s.mode, o.timeline, true}, nullptr, &consumers,
+                  [backlog](uint64_t, uint64_t delivered) -> std::optional<uint64_t> {
+                    if (!backlog) return std::nullopt;
+                    return *backlog > delivered ? *backlog - delivered : 0;
+                  });
+  if (Status st = monitor.start(); !st.is_ok()) return setup_failed(s, st);
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> received{0};
+  std::atomic<int64_t> target_reached_us{0};
+  const int64_t start_us = steady_now_us();
+  int64_t last_progress_us = start_us;
+  int64_t end_us = 0;
+  {
+    WorkerGroup group;
+    for (uint32_t i = 0; i < o.consumers; ++i) {
+      ReaderPlan plan;
+      plan.index = i;
+      plan.target = o.count;
+      for (uint32_t p : partitions_for_reader(partitions, o.consumers, i)) plan.start[p] = start[p];
+      group.spawn([&o, plan, &stop, &received, &target_reached_us, &consumers] {
+        run_reader(o, plan, stop, received, target_reached_us, consumers);
+      });
+    }
+    uint64_t last_received = 0;
+    while (!group.all_finished()) {
+      std::this_thread::sleep_for(kWaitStep);
+      const int64_t now = steady_now_us();
+      if (const uint64_t r = received.load(); r != last_received) {
+        last_received = r;
+        last_progress_us = now;
+      }
+      if (stop) continue;
+      if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
+        stop = true;
+        end_us = now;
+      } else if (g_interrupted) {
+        stop = true;
+        s.interrupted = true;
+        end_us = now;
+      } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
+        stop = true;
+        s.stalled = true;
+        end_us = last_progress_us;
+      }
+    }
+    group.join();
+  }
+  monitor.stop();
+
+  if (target_reached_us.load() != 0) {
+    end_us = target_reached_us.load();
+  } else if (end_us == 0) {
+    end_us = steady_now_us();
+  }
+  s.seconds = static_cast<double>(end_us - start_us) / 1e6;
+  const uint64_t got = received.load();
+  s.messages = o.count > 0 ? std::min(got, o.count) : got;
+  s.bytes = got > 0 ? static_cast<uint64_t>(static_cast<double>(consumers.bytes()) *
+                                            (static_cast<double>(s.messages) / static_cast<double>(got)))
+                    : 0;
+  if (o.count == 0) s.requested = 0;
+  s.errors = consumers.errors();
+  s.latency_us = latency_stats(consumers.latency());
+  s.first_error = consumers.first_error();
+  return s;
+}
+
+Summary run_e2e(const PerfOptions& o) {
+  Summary s = base_summary(o);
+  auto topic = ensure_topic(o);
+  if (!topic.is_ok()) return setup_failed(s, topic.status());
+  std::map<uint32_t, uint64_t> end_offsets;
+  for (const auto& p : topic.value()) end_offsets[p.partition] = p.end_offset;
+  const auto partition_count = static_cast<uint32_t>(end_offsets.size());
+
+  StatsSet producers(o.producers);
+  StatsSet consumers(o.consumers);
+  Monitor monitor({s.mode, o.timeline, true}, &producers, &consumers,
+                  [](uint64_t produced, uint64_t delivered) -> std::optional<uint64_t> {
+                    return produced > delivered ? produced - delivered : 0;
+                  });
+  if (Status st = monitor.start(); !st.is_ok()) return setup_failed(s, st);
+
+  std::atomic<bool> stop_producers{false};
+  std::atomic<bool> stop_consumers{false};
+  std::atomic<uint64_t> received{0};
+  std::atomic<int64_t> target_reached_us{0};
+  bool stopped_by_duration = false;
+  const int64_t start_us = steady_now_us();
+  int64_t end_us = 0;
+  {
+    // Readers first, from the current end of each partition: they see only this run's messages.
+    WorkerGroup readers;
+    for (uint32_t i = 0; i < o.consumers; ++i) {
+      ReaderPlan plan;
+      plan.index = i;
+      plan.target = o.count;
+      plan.e2e = true;
+      for (uint32_t p : partitions_for_reader(partition_count, o.consumers, i)) plan.start[p] = end_offsets[p];
+      readers.spawn([&o, plan, &stop_consumers, &received, &target_reached_us, &consumers] {
+        run_reader(o, plan, stop_consumers, received, target_reached_us, consumers);
+      });
+    }
+    WorkerGroup writers;
+    for (uint32_t i = 0; i < o.producers; ++i) {
+      ProducerPlan plan{i, split_count(o.count, o.producers, i), o.rate / o.producers, true};
+      writers.spawn([&o, plan, &stop_producers, &producers] { run_producer(o, plan, stop_producers, producers); });
+    }
+
+    uint64_t last_progress = 0;
+    int64_t last_progress_us = start_us;
+    while (!readers.all_finished()) {
+      std::this_thread::sleep_for(kWaitStep);
+      const int64_t now = steady_now_us();
+      const uint64_t progress = received.load() + producers.done() + producers.errors();
+      if (progress != last_progress) {
+        last_progress = progress;
+        last_progress_us = now;
+      }
+      if (stop_consumers) continue;
+      if (!stop_producers && o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
+        stop_producers = true;
+        stopped_by_duration = true;
+      }
+      if (g_interrupted) {
+        stop_producers = true;
+        stop_consumers = true;
+        s.interrupted = true;
+        end_us = now;
+      } else if (writers.all_finished() && received.load() >= producers.done()) {
+        stop_consumers = true;  // everything acknowledged has been received
+        end_us = now;
+      } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
+        stop_producers = true;
+        stop_consumers = true;
+        s.stalled = true;
+        end_us = last_progress_us;
+      }
+    }
+    stop_producers = true;
+    writers.join();
+    readers.join();
+  }
+  monitor.stop();
+
+  if (target_reached_us.load() != 0) {
+    end_us = target_reached_us.load();
+  } else if (end_us == 0) {
+    end_us = steady_now_us();
+  }
+  s.seconds = static_cast<double>(end_us - start_us) / 1e6;
+  const uint64_t got = received.load();
+  const uint64_t acked = producers.done();
+  s.messages = o.count > 0 ? std::min(got, o.count) : got;
+  s.bytes = got > 0 ? static_cast<uint64_t>(static_cast<double>(consumers.bytes()) *
+                                            (static_cast<double>(s.messages) / static_cast<double>(got)))
+                    : 0;
+  if (o.count == 0 || stopped_by_duration) s.requested = acked;
+  const uint64_t sent = producers.sent();
+  const uint64_t unresolved = sent > acked + producers.errors() ? sent - acked - producers.errors() : 0;
+  s.errors = producers.errors() + unresolved + consumers.errors();
+  s.latency_us = latency_stats(consumers.latency());
+  s.first_error = producers.first_error();
+  if (s.first_error.empty()) s.first_error = consumers.first_error();
+  return s;
+}
+
+}  // namespace tidemq::perf

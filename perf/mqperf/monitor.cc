@@ -1,0 +1,78 @@
+#include "perf/mqperf/monitor.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "perf/mqperf/report.h"
+
+namespace tidemq::perf {
+
+Monitor::Monitor(Config config, const StatsSet* producers, const StatsSet* consumers,
+                 std::function<std::optional<uint64_t>(uint64_t, uint64_t)> lag)
+    : config_(std::move(config)), producers_(producers), consumers_(consumers), lag_(std::move(lag)) {}
+
+Monitor::~Monitor() { stop(); }
+
+Status Monitor::start() {
+  if (!config_.timeline_path.empty()) {
+    timeline_.open(config_.timeline_path, std::ios::out | std::ios::trunc);
+    if (!timeline_) return Status::invalid_argument("cannot write --timeline file '" + config_.timeline_path + "'");
+    timeline_ << timeline_header() << '\n';
+  }
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+void Monitor::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (timeline_.is_open()) timeline_.close();
+}
+
+void Monitor::run() {
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t second = 1;; ++second) {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_until(lock, start + std::chrono::seconds(second), [this] { return stopping_; })) return;
+    }
+    tick(second);
+  }
+}
+
+void Monitor::tick(uint64_t second) {
+  const uint64_t produced = producers_ ? producers_->done() : 0;
+  const uint64_t delivered = consumers_ ? consumers_->done() : 0;
+  const uint64_t errors = (producers_ ? producers_->errors() : 0) + (consumers_ ? consumers_->errors() : 0);
+  const StatsSet* primary = consumers_ ? consumers_ : producers_;
+  LatencySnapshot latency = primary->latency();
+  LatencySnapshot window = latency.since(last_latency_);
+  const uint64_t primary_now = consumers_ ? delivered : produced;
+  const uint64_t primary_before = consumers_ ? last_delivered_ : last_produced_;
+  const double rate = static_cast<double>(primary_now - primary_before);
+  const uint64_t bytes = primary->bytes();
+  const double mbps = static_cast<double>(bytes - last_bytes_) / (1024.0 * 1024.0);
+
+  if (config_.print_progress) {
+    std::string line = progress_line(config_.mode, second, rate, mbps, window.percentile(0.50),
+                                     window.percentile(0.99), errors);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  if (timeline_.is_open()) {
+    std::optional<uint64_t> p = producers_ ? std::optional<uint64_t>(produced - last_produced_) : std::nullopt;
+    std::optional<uint64_t> d = consumers_ ? std::optional<uint64_t>(delivered - last_delivered_) : std::nullopt;
+    std::optional<uint64_t> lag = lag_ ? lag_(produced, delivered) : std::nullopt;
+    timeline_ << timeline_row(second, p, d, lag) << '\n';
+    timeline_.flush();
+  }
+  last_produced_ = produced;
+  last_delivered_ = delivered;
+  last_bytes_ = bytes;
+  last_latency_ = std::move(latency);
+}
+
+}  // namespace tidemq::perf

@@ -1,0 +1,58 @@
+#pragma once
+// The once-per-second reporter: a progress line on stderr and, with --timeline, one CSV row.
+// It only reads the workers' atomics; it never stops a run (the mode runner does that).
+#include <condition_variable>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/thread_annotations.h"
+#include "perf/mqperf/stats.h"
+
+namespace tidemq::perf {
+
+class Monitor {
+ public:
+  struct Config {
+    std::string mode;
+    std::string timeline_path;  // empty: no CSV
+    bool print_progress = true;
+  };
+  // `producers` / `consumers` may be null (a produce run has no consumers). The progress rate and
+  // latency come from consumers when present, else producers. `lag(produced, delivered)` gives
+  // the lag column (nullopt: unknown).
+  Monitor(Config config, const StatsSet* producers, const StatsSet* consumers,
+          std::function<std::optional<uint64_t>(uint64_t produced, uint64_t delivered)> lag = {});
+  ~Monitor();
+
+  // Opens the timeline file (InvalidArgument if it cannot) and starts the thread.
+  Status start();
+  // Stops and joins the thread. Idempotent.
+  void stop();
+
+ private:
+  void run();
+  void tick(uint64_t second);
+
+  const Config config_;
+  const StatsSet* producers_;
+  const StatsSet* consumers_;
+  std::function<std::optional<uint64_t>(uint64_t, uint64_t)> lag_;
+  std::ofstream timeline_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+
+  // Touched only by the monitor thread.
+  uint64_t last_produced_ = 0;
+  uint64_t last_delivered_ = 0;
+  uint64_t last_bytes_ = 0;
+  LatencySnapshot last_latency_;
+};
+
+}  // namespace tidemq::perf

@@ -1,0 +1,64 @@
+#pragma once
+// mqperf flags (SPEC §9): one documented struct, validated once before a run.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "tidemq/options.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace tidemq::perf {
+
+enum class Mode { kProduce, kConsume, kE2e };
+
+std::string mode_name(Mode mode);
+
+struct PerfOptions {
+  Mode mode = Mode::kProduce;
+  std::string broker = "127.0.0.1:7911";  // -b host:port (or $TIDEMQ_BROKER)
+  std::string topic = "mqperf";
+  uint32_t size = 1024;       // message body bytes (e2e: at least 8, the send timestamp)
+  uint64_t count = 0;         // total messages; 0 = until --duration (default 1,000,000 if both 0)
+  double duration_s = 0;      // stop after this many seconds; 0 = until --count
+  uint32_t producers = 1;     // producer connections, one thread each
+  uint32_t consumers = 1;     // reader connections, one thread each
+  uint32_t inflight = 64;     // ProducerOptions::max_inflight_requests
+  uint64_t batch = 256 * 1024;  // ProducerOptions::max_batch_bytes; 0 or 1 = one message per request
+  int64_t linger_us = 2000;   // ProducerOptions::linger
+  double rate = 0;            // total messages per second over all producers; 0 = as fast as possible
+  uint32_t partitions = 4;    // produce/e2e: create the topic with this many partitions if missing
+  std::string group;          // consumer group: not supported yet
+  std::string timeline;       // CSV file: second,produced,delivered,lag
+  bool json = false;          // summary as one JSON object on stdout
+  int64_t request_timeout_ms = 10000;  // a request (and a stalled run) gives up after this
+};
+
+inline constexpr uint64_t kDefaultCount = 1'000'000;
+inline constexpr uint32_t kMaxMessageBytes = 4 * 1024 * 1024;
+
+// Adds the flags of `mode` to `cmd`, bound to `options`.
+void add_flags(CLI::App& cmd, PerfOptions& options, Mode mode);
+
+// Fills defaults that depend on other flags (count when neither --count nor --duration is given).
+void finalize_options(PerfOptions& options);
+
+// InvalidArgument naming the bad flag, or Unsupported for --group; ok otherwise.
+Status validate_options(const PerfOptions& options);
+
+// The producer settings for a run: --inflight, --batch (0 or 1: one message per request, i.e. a
+// tiny max_batch_bytes and no linger), --linger-us, --request-timeout-ms.
+ProducerOptions producer_options(const PerfOptions& options);
+ClientOptions client_options(const PerfOptions& options, const std::string& client_id);
+
+// Messages worker `index` of `workers` sends when `total` are split evenly (the first ones get
+// the remainder). 0 when total is 0 (duration mode).
+uint64_t split_count(uint64_t total, uint32_t workers, uint32_t index);
+
+// Partitions of reader `index` of `readers`: p where p % readers == index.
+std::vector<uint32_t> partitions_for_reader(uint32_t partitions, uint32_t readers, uint32_t index);
+
+}  // namespace tidemq::perf

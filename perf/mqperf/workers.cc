@@ -1,0 +1,106 @@
+#include "perf/mqperf/workers.h"
+
+#include <chrono>
+#include <thread>
+
+#include "tidemq/producer.h"
+#include "tidemq/reader.h"
+
+namespace tidemq::perf {
+
+void run_producer(const PerfOptions& options, const ProducerPlan& plan, const std::atomic<bool>& stop,
+                  StatsSet& stats) {
+  WorkerStats& st = stats.worker(plan.index);
+  ProducerOptions po = producer_options(options);
+  po.client.client_id = "mqperf-producer-" + std::to_string(plan.index);
+  auto created = Producer::create(std::move(po));
+  if (!created.is_ok()) {
+    st.errors.fetch_add(1, std::memory_order_relaxed);
+    stats.note_error(created.status());
+    return;
+  }
+  std::unique_ptr<Producer> producer = std::move(created).value();
+
+  std::string body(options.size, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+
+  const auto begin = std::chrono::steady_clock::now();
+  for (uint64_t i = 0; plan.quota == 0 || i < plan.quota; ++i) {
+    if (stop.load(std::memory_order_relaxed)) break;
+    if (plan.rate > 0) {
+      const auto due = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(i) / plan.rate));
+      if (std::chrono::steady_clock::now() < due) std::this_thread::sleep_until(due);
+    }
+    Message msg;
+    msg.topic = options.topic;
+    msg.body = body;
+    const int64_t sent_us = steady_now_us();
+    if (plan.stamp_send_time) encode_send_time(msg.body, sent_us);
+    st.sent.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t size = options.size;
+    producer->send_async(std::move(msg), [&st, &stats, sent_us, size](const Result<SendResult>& r) {
+      if (r.is_ok()) {
+        st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, steady_now_us() - sent_us)));
+        st.done.fetch_add(1, std::memory_order_relaxed);
+        st.bytes.fetch_add(size, std::memory_order_relaxed);
+      } else {
+        st.errors.fetch_add(1, std::memory_order_relaxed);
+        stats.note_error(r.status());
+      }
+    });
+  }
+  // Every send resolves within the delivery timeout (= request timeout); give flush a bit more.
+  Status flushed = producer->flush(std::chrono::milliseconds(options.request_timeout_ms * 2 + 1000));
+  if (!flushed.is_ok()) stats.note_error(flushed);
+  producer->close();
+}
+
+void run_reader(const PerfOptions& options, const ReaderPlan& plan, const std::atomic<bool>& stop,
+                std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us, StatsSet& stats) {
+  WorkerStats& st = stats.worker(plan.index);
+  if (plan.start.empty()) return;  // more readers than partitions
+  auto created = PartitionReader::create(client_options(options, "mqperf-reader-" + std::to_string(plan.index)),
+                                         options.topic);
+  if (!created.is_ok()) {
+    st.errors.fetch_add(1, std::memory_order_relaxed);
+    stats.note_error(created.status());
+    return;
+  }
+  std::unique_ptr<PartitionReader> reader = std::move(created).value();
+  for (const auto& [partition, offset] : plan.start) reader->assign(partition, offset);
+
+  constexpr auto kPollWait = std::chrono::milliseconds(200);
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (plan.target > 0 && received_total.load(std::memory_order_relaxed) >= plan.target) break;
+    const int64_t asked_us = steady_now_us();
+    auto polled = reader->poll(kPollWait);
+    if (!polled.is_ok()) {
+      st.errors.fetch_add(1, std::memory_order_relaxed);
+      stats.note_error(polled.status());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    const std::vector<Message>& messages = polled.value();
+    if (messages.empty()) continue;
+    const int64_t now_us = steady_now_us();
+    if (plan.e2e) {
+      for (const Message& m : messages) {
+        const int64_t sent_us = decode_send_time(m.body);
+        if (sent_us >= 0) st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, now_us - sent_us)));
+      }
+    } else {
+      st.latency.record(static_cast<uint64_t>(now_us - asked_us));
+    }
+    uint64_t bytes = 0;
+    for (const Message& m : messages) bytes += m.body.size();
+    st.bytes.fetch_add(bytes, std::memory_order_relaxed);
+    st.done.fetch_add(messages.size(), std::memory_order_relaxed);
+    const uint64_t before = received_total.fetch_add(messages.size(), std::memory_order_relaxed);
+    if (plan.target > 0 && before < plan.target && before + messages.size() >= plan.target) {
+      target_reached_us.store(now_us, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace tidemq::perf

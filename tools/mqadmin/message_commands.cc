@@ -1,0 +1,282 @@
+// Message commands: sendMessage, consumeMessage, queryMsgByOffset, queryMsgById.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <ostream>
+
+#include "common/snowflake.h"
+#include "tidemq/admin.h"
+#include "tidemq/producer.h"
+#include "tidemq/reader.h"
+#include "tools/mqadmin/command.h"
+#include "tools/mqadmin/render.h"
+
+namespace tidemq::tools {
+namespace {
+
+constexpr size_t kBodyColumnWidth = 120;
+
+JsonValue message_json(const Message& m) {
+  auto props = JsonValue::object();
+  for (const auto& [k, v] : m.properties) props.set(k, v);
+  return JsonValue::object()
+      .set("id", SnowflakeGenerator::to_hex(m.id))
+      .set("topic", m.topic)
+      .set("partition", m.partition)
+      .set("offset", m.offset)
+      .set("key", m.key)
+      .set("tags", m.tags)
+      .set("properties", std::move(props))
+      .set("body", m.body)
+      .set("body_bytes", m.body.size())
+      .set("born_ms", m.born_ms)
+      .set("store_ms", m.store_ms)
+      .set("reconsume_times", m.reconsume_times);
+}
+
+std::string properties_text(const Message& m) {
+  std::string out;
+  for (const auto& [k, v] : m.properties) {
+    if (!out.empty()) out += ", ";
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+std::string message_fields(const Message& m) {
+  return render_fields({
+      {"id", SnowflakeGenerator::to_hex(m.id)},
+      {"topic", m.topic},
+      {"partition", std::to_string(m.partition)},
+      {"offset", std::to_string(m.offset)},
+      {"key", m.key},
+      {"tags", m.tags},
+      {"properties", properties_text(m)},
+      {"born", format_time_ms(m.born_ms)},
+      {"stored", format_time_ms(m.store_ms)},
+      {"reconsume_times", std::to_string(m.reconsume_times)},
+      {"body_bytes", std::to_string(m.body.size())},
+      {"body", m.body},
+  });
+}
+
+// ---- sendMessage ------------------------------------------------------------------------------
+
+struct SendArgs {
+  std::string topic;
+  std::string key;
+  std::string tags;
+  std::string body;
+  std::vector<std::string> properties;  // k=v
+  int32_t partition = -1;
+};
+
+Status run_send_message(const CommandEnv& env, const SendArgs& args) {
+  ProducerOptions options;
+  options.client = env.client_options();
+  options.linger = std::chrono::microseconds(0);
+  options.delivery_timeout = options.client.request_timeout;
+  TIDEMQ_ASSIGN_OR_RETURN(auto producer, Producer::create(std::move(options)));
+  Message msg;
+  msg.topic = args.topic;
+  msg.key = args.key;
+  msg.tags = args.tags;
+  msg.body = args.body;
+  msg.partition = args.partition;
+  for (const auto& kv : args.properties) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) return Status::invalid_argument("property '" + kv + "' is not key=value");
+    msg.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  TIDEMQ_ASSIGN_OR_RETURN(SendResult sent, producer->send(std::move(msg)));
+  producer->close();
+  if (env.global.json) {
+    env.out << JsonValue::object()
+                   .set("id", SnowflakeGenerator::to_hex(sent.id))
+                   .set("topic", args.topic)
+                   .set("partition", sent.partition)
+                   .set("offset", sent.offset)
+                   .set("store_ms", sent.store_ms)
+                   .dump()
+            << '\n';
+  } else {
+    env.out << render_fields({{"id", SnowflakeGenerator::to_hex(sent.id)},
+                              {"topic", args.topic},
+                              {"partition", std::to_string(sent.partition)},
+                              {"offset", std::to_string(sent.offset)},
+                              {"stored", format_time_ms(sent.store_ms)}});
+  }
+  return Status::ok();
+}
+
+// ---- consumeMessage ---------------------------------------------------------------------------
+
+struct ConsumeArgs {
+  std::string topic;
+  uint32_t count = 128;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+  int wait_ms = 3000;
+  CLI::Option* partition_opt = nullptr;
+  CLI::Option* offset_opt = nullptr;
+};
+
+// Reads from the start of every partition (or from -p/-o) without a consumer group, until `count`
+// messages were read or nothing more arrived within --wait-ms.
+Status run_consume_message(const CommandEnv& env, const ConsumeArgs& args) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto reader, PartitionReader::create(env.client_options(), args.topic));
+  const bool one_partition = args.partition_opt->count() > 0;
+  const bool from_offset = args.offset_opt->count() > 0;
+  const uint32_t partitions = reader->partition_count();
+  if (one_partition && args.partition >= partitions) {
+    return {StatusCode::kInvalidPartition, "topic '" + args.topic + "' has " + std::to_string(partitions) +
+                                               " partitions; no partition " + std::to_string(args.partition)};
+  }
+  const auto wait = std::chrono::milliseconds(args.wait_ms);
+  std::vector<Message> got;
+
+  if (one_partition) {
+    uint64_t offset = args.offset;
+    if (!from_offset) {
+      TIDEMQ_RETURN_IF_ERROR(reader->assign_all_from_start());
+      offset = reader->positions()[args.partition];
+    }
+    while (got.size() < args.count) {
+      TIDEMQ_ASSIGN_OR_RETURN(FetchResult fetched, reader->fetch(args.partition, offset, wait));
+      if (fetched.messages.empty()) break;
+      for (auto& m : fetched.messages) {
+        if (got.size() == args.count) break;
+        got.push_back(std::move(m));
+      }
+      offset = fetched.next_offset;
+    }
+  } else {
+    if (from_offset) {
+      for (uint32_t p = 0; p < partitions; ++p) reader->assign(p, args.offset);
+    } else {
+      TIDEMQ_RETURN_IF_ERROR(reader->assign_all_from_start());
+    }
+    while (got.size() < args.count) {
+      TIDEMQ_ASSIGN_OR_RETURN(auto batch, reader->poll(wait));
+      if (batch.empty()) break;
+      for (auto& m : batch) {
+        if (got.size() == args.count) break;
+        got.push_back(std::move(m));
+      }
+    }
+  }
+
+  if (env.global.json) {
+    auto list = JsonValue::array();
+    for (const auto& m : got) list.push(message_json(m));
+    env.out << JsonValue::object().set("topic", args.topic).set("messages", std::move(list)).dump() << '\n';
+    return Status::ok();
+  }
+  Table table({"PARTITION", "OFFSET", "ID", "KEY", "TAGS", "STORE_TIME", "BODY"});
+  table.set_align(0, Table::Align::kRight);
+  table.set_align(1, Table::Align::kRight);
+  for (const auto& m : got) {
+    table.add_row({std::to_string(m.partition), std::to_string(m.offset), SnowflakeGenerator::to_hex(m.id), m.key,
+                   m.tags, format_time_ms(m.store_ms), truncate_display(printable(m.body), kBodyColumnWidth)});
+  }
+  env.out << table.render();
+  if (got.empty()) std::cerr << "no messages within " << args.wait_ms << " ms\n";
+  return Status::ok();
+}
+
+// ---- queries ----------------------------------------------------------------------------------
+
+struct OffsetArgs {
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+Status run_query_by_offset(const CommandEnv& env, const OffsetArgs& args) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(Message m, admin->query_by_offset(args.topic, args.partition, args.offset));
+  if (env.global.json) {
+    env.out << message_json(m).dump() << '\n';
+  } else {
+    env.out << message_fields(m);
+  }
+  return Status::ok();
+}
+
+struct IdArgs {
+  std::string id;
+  std::string topic;
+};
+
+Status run_query_by_id(const CommandEnv& env, const IdArgs& args) {
+  TIDEMQ_ASSIGN_OR_RETURN(uint64_t id, SnowflakeGenerator::from_hex(args.id));
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto found, admin->query_by_id(id, args.topic));
+  if (found.empty()) return Status::not_found("no message with id " + SnowflakeGenerator::to_hex(id));
+  if (env.global.json) {
+    auto list = JsonValue::array();
+    for (const auto& m : found) list.push(message_json(m));
+    env.out << JsonValue::object().set("messages", std::move(list)).dump() << '\n';
+    return Status::ok();
+  }
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (i) env.out << '\n';
+    env.out << message_fields(found[i]);
+  }
+  return Status::ok();
+}
+
+const CLI::Validator kHexId(
+    [](std::string& s) -> std::string {
+      auto parsed = SnowflakeGenerator::from_hex(s);
+      return parsed.is_ok() ? std::string() : "message id must be 16 hex digits, got '" + s + "'";
+    },
+    "HEX16");
+
+}  // namespace
+
+void register_message_commands(CommandSet& set) {
+  {
+    auto args = std::make_shared<SendArgs>();
+    auto* cmd = set.add("sendMessage", "Send one message and print its id, partition and offset",
+                        [args](const CommandEnv& env) { return run_send_message(env, *args); });
+    cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+    cmd->add_option("-k,--key", args->key, "Message key");
+    cmd->add_option("--tags", args->tags, "Message tags");
+    cmd->add_option("--property", args->properties, "A property as key=value (repeatable)");
+    cmd->add_option("-p,--partition", args->partition, "Partition (default: chosen by the producer)")
+        ->check(CLI::Range(0, 1023));
+    cmd->add_option("-m,--body", args->body, "Message body")->required();
+  }
+  {
+    auto args = std::make_shared<ConsumeArgs>();
+    auto* cmd = set.add("consumeMessage",
+                        "Print messages from the start of each partition (or -p/-o), without a consumer group",
+                        [args](const CommandEnv& env) { return run_consume_message(env, *args); });
+    cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+    cmd->add_option("-c,--count", args->count, "Print at most this many messages")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    args->partition_opt = cmd->add_option("-p,--partition", args->partition, "Read only this partition");
+    args->offset_opt = cmd->add_option("-o,--offset", args->offset, "Start at this offset (every partition without -p)");
+    cmd->add_option("--wait-ms", args->wait_ms, "Stop when nothing more arrives within this time")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 3'600'000));
+  }
+  {
+    auto args = std::make_shared<OffsetArgs>();
+    auto* cmd = set.add("queryMsgByOffset", "Print the message at a topic, partition and offset",
+                        [args](const CommandEnv& env) { return run_query_by_offset(env, *args); });
+    cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+    cmd->add_option("-p,--partition", args->partition, "Partition")->required();
+    cmd->add_option("-o,--offset", args->offset, "Offset")->required();
+  }
+  {
+    auto args = std::make_shared<IdArgs>();
+    auto* cmd = set.add("queryMsgById", "Print the message with this id (16 hex digits)",
+                        [args](const CommandEnv& env) { return run_query_by_id(env, *args); });
+    cmd->add_option("-i,--id", args->id, "Message id, 16 hex digits")->required()->check(kHexId);
+    cmd->add_option("-t,--topic", args->topic, "Search only this topic");
+  }
+}
+
+}  // namespace tidemq::tools
