@@ -48,6 +48,8 @@ struct ProducerOptions {
   // At most this many produce requests unacknowledged on the connection; send_async blocks
   // (back-pressure) while the limit is reached.
   uint32_t max_inflight_requests = 64;
+  // Bytes of accepted messages not yet sent (all partitions); send_async blocks beyond this.
+  size_t max_buffered_bytes = 64 * 1024 * 1024;
   // A message not acknowledged within this time (all retries included) fails with Timeout.
   std::chrono::milliseconds delivery_timeout{30000};
   uint32_t retries = 10;  // attempts after the first, for retriable errors; ids are kept
