@@ -117,6 +117,7 @@ Status TopicRegistry::load() {
   }
   TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
 
+  std::lock_guard write_lock(write_mu_);
   std::lock_guard lock(mu_);
   by_name_ = std::move(loaded);
   by_id_.clear();
@@ -134,58 +135,75 @@ Result<TopicRegistry::Change> TopicRegistry::create_or_update(TopicConfig config
   TIDEMQ_RETURN_IF_ERROR(validate_topic_name(config.name, allow_reserved));
   TIDEMQ_RETURN_IF_ERROR(validate_settings(config));
 
-  // Writes happen under mu_ so two concurrent creates cannot take the same id. Registry changes
-  // are rare admin operations; lookups wait at most one synced write.
-  std::lock_guard lock(mu_);
-  auto found = by_name_.find(config.name);
-  if (found != by_name_.end()) {
-    TopicConfig& cur = found->second;
-    if (config.partitions < cur.partitions) {
-      return Status::invalid_argument("topic '" + cur.name + "' has " + std::to_string(cur.partitions) +
+  std::lock_guard write_lock(write_mu_);  // one mutation at a time: ids cannot be taken twice
+  std::optional<TopicConfig> cur;
+  uint32_t next_id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto found = by_name_.find(config.name); found != by_name_.end()) cur = found->second;
+    next_id = next_topic_id_;
+  }
+
+  if (cur) {
+    if (config.partitions < cur->partitions) {
+      return Status::invalid_argument("topic '" + cur->name + "' has " + std::to_string(cur->partitions) +
                                       " partitions; partitions can only grow");
     }
-    if (config.partitions == cur.partitions && config.retention_ms == cur.retention_ms &&
-        config.retention_bytes == cur.retention_bytes) {
-      return Change{cur, false};
+    if (config.partitions == cur->partitions && config.retention_ms == cur->retention_ms &&
+        config.retention_bytes == cur->retention_bytes) {
+      return Change{*cur, false};
     }
-    TopicConfig next = cur;
+    TopicConfig next = *cur;
     next.partitions = config.partitions;
     next.retention_ms = config.retention_ms;
     next.retention_bytes = config.retention_bytes;
     leveldb::WriteBatch wb;
     wb.Put(keys::topic(next.name), encode_config(next));
     TIDEMQ_RETURN_IF_ERROR(db_.write(wb, /*sync=*/true));
-    cur = next;
-    logging::get("store")->info("updated topic {} (id {}, {} partitions)", cur.name, cur.topic_id,
-                                cur.partitions);
-    return Change{cur, false};
+    {
+      std::lock_guard lock(mu_);
+      by_name_[next.name] = next;  // same node: by_id_ still points at it
+    }
+    logging::get("store")->info("updated topic {} (id {}, {} partitions)", next.name, next.topic_id,
+                                next.partitions);
+    return Change{std::move(next), false};
   }
 
-  if (next_topic_id_ == UINT32_MAX) return Status::internal("topic ids exhausted");
-  config.topic_id = next_topic_id_;
+  if (next_id == UINT32_MAX) return Status::internal("topic ids exhausted");
+  config.topic_id = next_id;
   config.created_ms = clock_.now_ms();
   leveldb::WriteBatch wb;
   wb.Put(keys::topic(config.name), encode_config(config));
-  wb.Put(keys::meta(kNextTopicIdKey), encode_u32(next_topic_id_ + 1));
+  wb.Put(keys::meta(kNextTopicIdKey), encode_u32(next_id + 1));
   TIDEMQ_RETURN_IF_ERROR(db_.write(wb, /*sync=*/true));
-  ++next_topic_id_;
-  auto [pos, inserted] = by_name_.emplace(config.name, config);
-  by_id_[config.topic_id] = &pos->second;
+  {
+    std::lock_guard lock(mu_);
+    next_topic_id_ = next_id + 1;
+    auto [pos, inserted] = by_name_.emplace(config.name, config);
+    by_id_[config.topic_id] = &pos->second;
+  }
   logging::get("store")->info("created topic {} (id {}, {} partitions)", config.name, config.topic_id,
                               config.partitions);
   return Change{std::move(config), true};
 }
 
 Result<TopicConfig> TopicRegistry::remove(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto found = by_name_.find(name);
-  if (found == by_name_.end()) return Status(StatusCode::kTopicNotFound, "no topic '" + name + "'");
+  std::lock_guard write_lock(write_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (!by_name_.contains(name)) return Status(StatusCode::kTopicNotFound, "no topic '" + name + "'");
+  }
   leveldb::WriteBatch wb;
   wb.Delete(keys::topic(name));
   TIDEMQ_RETURN_IF_ERROR(db_.write(wb, /*sync=*/true));
-  TopicConfig removed = std::move(found->second);
-  by_id_.erase(removed.topic_id);
-  by_name_.erase(found);
+  TopicConfig removed;
+  {
+    std::lock_guard lock(mu_);
+    auto found = by_name_.find(name);
+    removed = std::move(found->second);
+    by_id_.erase(removed.topic_id);
+    by_name_.erase(found);
+  }
   logging::get("store")->info("removed topic {} (id {})", removed.name, removed.topic_id);
   return removed;
 }

@@ -54,6 +54,9 @@ class TopicRegistry {
  private:
   Db& db_;
   const Clock& clock_;
+  // Mutations hold write_mu_ across their synced write; mu_ guards only the maps, so lookups
+  // (also the log writer's, per append) never wait for an fsync.
+  std::mutex write_mu_;
   mutable std::mutex mu_;
   std::map<std::string, TopicConfig> by_name_ GUARDED_BY(mu_);
   std::map<uint32_t, const TopicConfig*> by_id_ GUARDED_BY(mu_);  // points into by_name_
