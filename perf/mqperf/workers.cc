@@ -1,5 +1,6 @@
 #include "perf/mqperf/workers.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -7,10 +8,34 @@
 #include "tidemq/reader.h"
 
 namespace tidemq::perf {
+namespace {
+
+// What a send callback needs, shared by all of one worker's callbacks (they run on the producer's
+// callback thread).
+struct AckContext {
+  WorkerStats& st;
+  StatsSet& stats;
+  uint64_t size;
+  void on_result(const Result<SendResult>& r, int64_t sent_us) const {
+    if (r.is_ok()) {
+      st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, steady_now_us() - sent_us)));
+      st.done.fetch_add(1, std::memory_order_relaxed);
+      st.bytes.fetch_add(size, std::memory_order_relaxed);
+    } else {
+      st.errors.fetch_add(1, std::memory_order_relaxed);
+      stats.note_error(r.status());
+    }
+  }
+};
+
+}  // namespace
 
 void run_producer(const PerfOptions& options, const ProducerPlan& plan, const std::atomic<bool>& stop,
                   StatsSet& stats) {
   WorkerStats& st = stats.worker(plan.index);
+  // Declared before the producer so it outlives every callback, even one run by its destructor.
+  const AckContext ack_context{st, stats, options.size};
+  const AckContext* ack = &ack_context;
   ProducerOptions po = producer_options(options);
   po.client.client_id = "mqperf-producer-" + std::to_string(plan.index);
   auto created = Producer::create(std::move(po));
@@ -23,6 +48,7 @@ void run_producer(const PerfOptions& options, const ProducerPlan& plan, const st
 
   std::string body(options.size, '\0');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+
 
   const auto begin = std::chrono::steady_clock::now();
   for (uint64_t i = 0; plan.quota == 0 || i < plan.quota; ++i) {
@@ -38,17 +64,8 @@ void run_producer(const PerfOptions& options, const ProducerPlan& plan, const st
     const int64_t sent_us = steady_now_us();
     if (plan.stamp_send_time) encode_send_time(msg.body, sent_us);
     st.sent.fetch_add(1, std::memory_order_relaxed);
-    const uint64_t size = options.size;
-    producer->send_async(std::move(msg), [&st, &stats, sent_us, size](const Result<SendResult>& r) {
-      if (r.is_ok()) {
-        st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, steady_now_us() - sent_us)));
-        st.done.fetch_add(1, std::memory_order_relaxed);
-        st.bytes.fetch_add(size, std::memory_order_relaxed);
-      } else {
-        st.errors.fetch_add(1, std::memory_order_relaxed);
-        stats.note_error(r.status());
-      }
-    });
+    // Two words of capture keep the callback inside std::function's small buffer (no allocation).
+    producer->send_async(std::move(msg), [ack, sent_us](const Result<SendResult>& r) { ack->on_result(r, sent_us); });
   }
   // Every send resolves within the delivery timeout (= request timeout); give flush a bit more.
   Status flushed = producer->flush(std::chrono::milliseconds(options.request_timeout_ms * 2 + 1000));
