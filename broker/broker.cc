@@ -1,0 +1,144 @@
+#include "broker/broker.h"
+
+#include <optional>
+#include <thread>
+
+#include "broker/delivery/long_poll.h"
+#include "broker/dispatch/dispatcher.h"
+#include "broker/dispatch/services.h"
+#include "broker/executors.h"
+#include "broker/metrics/broker_metrics.h"
+#include "broker/net/server.h"
+#include "broker/net/session_registry.h"
+#include "broker/store/db.h"
+#include "broker/store/log_store.h"
+#include "broker/store/topic_registry.h"
+#include "common/logging.h"
+
+namespace tidemq::broker {
+
+namespace {
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+}
+
+struct Broker::Impl {
+  Impl(BrokerConfig c, const Clock& clk, leveldb::Env* e) : config(std::move(c)), clock(clk), env(e) {}
+
+  BrokerConfig config;
+  const Clock& clock;
+  leveldb::Env* env;
+  std::unique_ptr<Db> db;
+  std::unique_ptr<TopicRegistry> topics;
+  std::unique_ptr<LogStore> log;
+  std::unique_ptr<Executors> executors;
+  std::unique_ptr<LongPoll> long_poll;
+  SessionRegistry sessions;
+  BrokerMetrics metrics;
+  std::unique_ptr<Services> services;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<Server> server;
+  std::unique_ptr<asio::steady_timer> retention_timer;
+  bool started = false;
+  bool stopped = false;
+
+  void schedule_retention() {
+    retention_timer->expires_after(std::chrono::milliseconds(config.retention_check_ms));
+    retention_timer->async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      asio::post(executors->blocking(), [this] {
+        auto n = log->apply_retention();
+        if (!n.is_ok()) logging::get("store")->warn("retention: {}", n.status().to_string());
+        else if (*n > 0) logging::get("store")->info("retention deleted {} batches", *n);
+      });
+      schedule_retention();
+    });
+  }
+};
+
+Broker::Broker(BrokerConfig config, const Clock& clock, leveldb::Env* env)
+    : impl_(std::make_unique<Impl>(std::move(config), clock, env)) {}
+
+Broker::~Broker() { stop(); }
+
+const BrokerConfig& Broker::config() const { return impl_->config; }
+
+uint16_t Broker::port() const { return impl_->server ? impl_->server->port() : 0; }
+
+Status Broker::start() {
+  Impl& m = *impl_;
+  TIDEMQ_CHECK(!m.started, "Broker::start called twice");
+  m.started = true;
+  DbOptions dbo;
+  dbo.path = m.config.data_dir;
+  dbo.flush = m.config.flush;
+  dbo.env = m.env;
+  dbo.write_buffer_bytes = m.config.write_buffer_bytes;
+  dbo.max_file_bytes = m.config.max_file_bytes;
+  dbo.block_cache_bytes = m.config.block_cache_bytes;
+  dbo.compression = m.config.compression;
+  auto db = Db::open(dbo);
+  if (!db.is_ok()) return db.status();
+  m.db = std::move(db).value();
+  m.topics = std::make_unique<TopicRegistry>(*m.db, m.clock);
+  TIDEMQ_RETURN_IF_ERROR(m.topics->load());
+  m.log = std::make_unique<LogStore>(*m.db, *m.topics, m.clock);
+  TIDEMQ_RETURN_IF_ERROR(m.log->open());
+
+  m.executors = std::make_unique<Executors>(m.config.io_threads, m.config.blocking_threads);
+  m.long_poll = std::make_unique<LongPoll>(m.executors->io(), m.executors->blocking());
+  m.log->set_append_listener([lp = m.long_poll.get()](uint32_t topic_id, uint32_t partition, uint64_t) {
+    lp->notify(topic_id, partition);
+  });
+  m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, m.sessions,
+                                m.metrics, m.executors->blocking(), m.clock.monotonic_ms(), ""});
+  m.dispatcher = std::make_unique<Dispatcher>(*m.services);
+  SessionLimits limits;
+  limits.max_frame_bytes = m.config.max_frame_bytes;
+  limits.idle_timeout_ms = m.config.idle_timeout_ms;
+  limits.frame_timeout_ms = m.config.frame_timeout_ms;
+  limits.max_outbound_bytes = m.config.max_outbound_bytes;
+  limits.max_inflight = m.config.max_inflight_per_connection;
+  m.server = std::make_unique<Server>(m.executors->io(), *m.dispatcher, m.sessions, limits,
+                                      m.config.max_connections, m.clock);
+  TIDEMQ_RETURN_IF_ERROR(m.server->listen(m.config.listen_host(), m.config.listen_port()));
+  m.services->listen = m.config.listen_host() + ":" + std::to_string(m.server->port());
+  m.retention_timer = std::make_unique<asio::steady_timer>(m.executors->io());
+  m.schedule_retention();
+  m.executors->start();
+  return Status::ok();
+}
+
+void Broker::stop() {
+  Impl& m = *impl_;
+  if (m.stopped || !m.started) return;
+  m.stopped = true;
+  auto log = logging::get("broker");
+  if (m.server) {
+    // Phase 1: no new connections, no new requests; long polls answer now.
+    m.server->stop_accepting();
+    for (auto& s : m.sessions.all()) s->stop_reading();
+    m.long_poll->wake_all();
+    // Phase 2: wait for in-flight requests to be answered.
+    auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+    for (;;) {
+      uint32_t inflight = 0;
+      for (auto& s : m.sessions.all()) inflight += s->inflight();
+      if (inflight == 0 || std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (m.retention_timer) asio::post(m.executors->io(), [t = m.retention_timer.get()] { t->cancel(); });
+  }
+  if (m.log) m.log->stop();  // writes whatever is queued
+  for (auto& s : m.sessions.all()) s->close("broker shutting down");
+  if (m.executors) m.executors->join();
+  m.executors.reset();  // destroys the remaining coroutine frames while their targets still exist
+  m.server.reset();
+  m.retention_timer.reset();
+  m.dispatcher.reset();
+  m.log.reset();
+  m.topics.reset();
+  m.db.reset();  // closes LevelDB
+  log->info("stopped");
+}
+
+}  // namespace tidemq::broker

@@ -1,0 +1,35 @@
+#pragma once
+// The composition root: builds the store, the services and the network in order, and takes
+// them down in reverse (STYLE habit 9). Usable in-process by tests (listen on port 0).
+#include <memory>
+
+#include <leveldb/env.h>
+
+#include "broker/config.h"
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace tidemq::broker {
+
+class Broker {
+ public:
+  // `env` (LevelDB) and `clock` are injected for tests; both must outlive the broker.
+  explicit Broker(BrokerConfig config, const Clock& clock = Clock::system(), leveldb::Env* env = nullptr);
+  ~Broker();  // stop()
+
+  // Opens the store (recovering offsets), binds the listener and starts serving.
+  Status start();
+  // The bound port (useful with --listen host:0).
+  uint16_t port() const;
+  const BrokerConfig& config() const;
+
+  // Two-phase shutdown: stop accepting and reading, answer in-flight requests (long polls are
+  // answered early), drain the writer, close connections and LevelDB. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tidemq::broker

@@ -1,0 +1,107 @@
+#include "broker/config.h"
+
+#include <CLI/CLI.hpp>
+#include <map>
+
+#include "broker/version.h"
+
+namespace tidemq::broker {
+
+std::string_view flush_mode_name(FlushMode mode) {
+  switch (mode) {
+    case FlushMode::kSync: return "sync";
+    case FlushMode::kAsync: return "async";
+  }
+  return "sync";
+}
+
+std::string BrokerConfig::listen_host() const {
+  auto pos = listen.rfind(':');
+  return pos == std::string::npos ? listen : listen.substr(0, pos);
+}
+
+uint16_t BrokerConfig::listen_port() const {
+  auto pos = listen.rfind(':');
+  return static_cast<uint16_t>(std::stoul(listen.substr(pos + 1)));
+}
+
+Status validate(const BrokerConfig& c) {
+  auto pos = c.listen.rfind(':');
+  if (pos == std::string::npos || pos == 0) {
+    return Status::invalid_argument("listen: expected host:port, got '" + c.listen + "'");
+  }
+  try {
+    unsigned long port = std::stoul(c.listen.substr(pos + 1));
+    if (port > 65535) return Status::invalid_argument("listen: port out of range");
+  } catch (const std::exception&) {
+    return Status::invalid_argument("listen: bad port in '" + c.listen + "'");
+  }
+  if (c.max_frame_bytes < 1024) return Status::invalid_argument("max-frame-bytes must be >= 1024");
+  if (c.max_message_bytes == 0 || c.max_message_bytes + 4096 > c.max_frame_bytes) {
+    return Status::invalid_argument("max-message-bytes must be > 0 and leave 4 KiB below max-frame-bytes");
+  }
+  if (c.io_threads == 0 || c.blocking_threads == 0) {
+    return Status::invalid_argument("io-threads and blocking-threads must be >= 1");
+  }
+  if (c.max_connections == 0) return Status::invalid_argument("max-connections must be >= 1");
+  if (c.default_partitions == 0 || c.default_partitions > kMaxPartitions) {
+    return Status::invalid_argument("default-partitions must be in [1, 1024]");
+  }
+  if (c.idle_timeout_ms <= 0 || c.frame_timeout_ms <= 0 || c.retention_check_ms <= 0) {
+    return Status::invalid_argument("timeouts must be > 0");
+  }
+  return Status::ok();
+}
+
+Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
+  ParsedConfig out;
+  BrokerConfig& c = out.config;
+  CLI::App app{"mqbroker — the tidemq message broker"};
+  app.set_config("--config", "", "read flags from a TOML/INI file; unknown keys are errors");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.set_version_flag("--version", std::string(kVersion));
+
+  std::map<std::string, FlushMode> flush_modes{{"sync", FlushMode::kSync}, {"async", FlushMode::kAsync}};
+  app.add_option("--data", c.data_dir, "data directory (one LevelDB)")->capture_default_str();
+  app.add_option("--listen", c.listen, "host:port to listen on (port 0: pick one)")->capture_default_str();
+  app.add_option("--flush", c.flush, "sync: ack after fsync (group commit); async: ack after write")
+      ->transform(CLI::CheckedTransformer(flush_modes, CLI::ignore_case))
+      ->default_str("sync");
+  app.add_option("--log-level", c.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_option("--max-frame-bytes", c.max_frame_bytes, "largest accepted frame")->capture_default_str();
+  app.add_option("--max-message-bytes", c.max_message_bytes, "largest message body")->capture_default_str();
+  app.add_option("--max-connections", c.max_connections, "connections beyond this are refused")->capture_default_str();
+  app.add_option("--io-threads", c.io_threads, "network threads")->capture_default_str();
+  app.add_option("--blocking-threads", c.blocking_threads, "threads for reads and admin writes")->capture_default_str();
+  app.add_option("--idle-timeout-ms", c.idle_timeout_ms, "close a connection idle this long")->capture_default_str();
+  app.add_option("--frame-timeout-ms", c.frame_timeout_ms, "a started frame must arrive within this")->capture_default_str();
+  app.add_option("--max-outbound-bytes", c.max_outbound_bytes, "per-connection unsent bytes before it is cut")->capture_default_str();
+  app.add_option("--max-inflight-per-connection", c.max_inflight_per_connection, "stop reading a socket past this many open requests")->capture_default_str();
+  app.add_option("--max-pending-bytes", c.max_pending_bytes, "appends queued for the writer before back-pressure")->capture_default_str();
+  app.add_option("--busy-timeout-ms", c.busy_timeout_ms, "a produce queued this long answers SYSTEM_BUSY")->capture_default_str();
+  app.add_flag("--auto-create-topics", c.auto_create_topics, "create unknown topics on first produce");
+  app.add_option("--default-partitions", c.default_partitions, "partitions of auto-created topics")->capture_default_str();
+  app.add_option("--retention-check-ms", c.retention_check_ms, "how often retention runs")->capture_default_str();
+  app.add_option("--write-buffer-bytes", c.write_buffer_bytes, "LevelDB write_buffer_size")->capture_default_str();
+  app.add_option("--max-file-bytes", c.max_file_bytes, "LevelDB max_file_size")->capture_default_str();
+  app.add_option("--block-cache-bytes", c.block_cache_bytes, "LevelDB block cache")->capture_default_str();
+  app.add_flag("--compression", c.compression, "LevelDB snappy compression (off: bodies rarely compress)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.exit_early = true;
+    out.message = app.help();
+    return out;
+  } catch (const CLI::CallForVersion&) {
+    out.exit_early = true;
+    out.message = std::string(kVersion);
+    return out;
+  } catch (const CLI::ParseError& e) {
+    return Status::invalid_argument(e.what());
+  }
+  TIDEMQ_RETURN_IF_ERROR(validate(c));
+  return out;
+}
+
+}  // namespace tidemq::broker

@@ -1,0 +1,58 @@
+#pragma once
+// Broker configuration: one documented struct with defaults, filled from flags or a config file
+// (--config FILE, TOML/INI) and validated once (STYLE habit 14).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "broker/store/types.h"
+#include "common/status.h"
+
+namespace tidemq::broker {
+
+struct BrokerConfig {
+  std::string data_dir = "./data";
+  std::string listen = "127.0.0.1:7911";  // host:port; port 0 picks a free port
+  FlushMode flush = FlushMode::kSync;
+  std::string log_level = "info";
+
+  uint32_t max_frame_bytes = 16u << 20;
+  uint32_t max_message_bytes = 4u << 20;
+  uint32_t max_connections = 10'000;
+  uint32_t io_threads = 2;
+  uint32_t blocking_threads = 2;               // fetch reads, admin writes
+  int64_t idle_timeout_ms = 120'000;           // no request for this long: close
+  int64_t frame_timeout_ms = 30'000;           // a started frame must complete within this
+  size_t max_outbound_bytes = 64u << 20;       // per connection; a reader that never reads is cut
+  uint32_t max_inflight_per_connection = 4096; // stop reading a socket past this
+  size_t max_pending_bytes = 256u << 20;       // appends queued for the writer; past it: back-pressure
+  int64_t busy_timeout_ms = 5'000;             // a request that waited this long answers SYSTEM_BUSY
+  bool auto_create_topics = false;
+  uint32_t default_partitions = 4;
+  int64_t retention_check_ms = 60'000;
+
+  // LevelDB tuning (SPEC §4.4 hot-path hints).
+  size_t write_buffer_bytes = 64u << 20;
+  size_t max_file_bytes = 64u << 20;
+  size_t block_cache_bytes = 64u << 20;
+  bool compression = false;
+
+  std::string listen_host() const;
+  uint16_t listen_port() const;
+};
+
+std::string_view flush_mode_name(FlushMode mode);
+
+// Parses argv (and the --config file it names). Returns the config, or a Status whose message
+// names the offending flag or key. `exit_early` is set for --help/--version (text in `message`).
+struct ParsedConfig {
+  BrokerConfig config;
+  bool exit_early = false;
+  std::string message;
+};
+Result<ParsedConfig> parse_config(int argc, const char* const* argv);
+
+// Checks ranges and combinations.
+Status validate(const BrokerConfig& config);
+
+}  // namespace tidemq::broker

@@ -1,0 +1,79 @@
+#include "broker/delivery/long_poll.h"
+
+#include <algorithm>
+
+namespace tidemq::broker {
+
+LongPoll::LongPoll(asio::io_context& timers, asio::any_io_executor executor)
+    : timers_(timers), executor_(std::move(executor)) {}
+
+std::shared_ptr<LongPoll::Waiter> LongPoll::wait(const std::vector<PartitionKey>& keys,
+                                                 std::chrono::milliseconds max_wait, Wakeup fn) {
+  auto w = std::make_shared<Waiter>(timers_);
+  w->fn = std::move(fn);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& k : keys) {
+      auto& list = waiters_[k];
+      // Drop entries of waiters that already fired, so idle partitions do not accumulate them.
+      if (list.size() >= 64) {
+        std::erase_if(list, [](const std::weak_ptr<Waiter>& x) {
+          auto s = x.lock();
+          return !s || s->fired.load();
+        });
+      }
+      list.push_back(w);
+    }
+  }
+  w->timer.expires_after(max_wait);
+  w->timer.async_wait([this, w](const asio::error_code& ec) {
+    if (!ec) fire(w, true);
+  });
+  return w;
+}
+
+void LongPoll::wake(const std::shared_ptr<Waiter>& w) { fire(w, false); }
+
+void LongPoll::notify(uint32_t topic_id, uint32_t partition) {
+  std::vector<std::weak_ptr<Waiter>> woken;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find({topic_id, partition});
+    if (it == waiters_.end()) return;
+    woken.swap(it->second);
+  }
+  for (auto& weak : woken) {
+    if (auto w = weak.lock()) fire(w, false);
+  }
+}
+
+void LongPoll::wake_all() {
+  std::map<PartitionKey, std::vector<std::weak_ptr<Waiter>>> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(waiters_);
+  }
+  for (auto& [k, list] : all) {
+    for (auto& weak : list) {
+      if (auto w = weak.lock()) fire(w, true);
+    }
+  }
+}
+
+size_t LongPoll::waiting() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [k, list] : waiters_) n += list.size();
+  return n;
+}
+
+void LongPoll::fire(const std::shared_ptr<Waiter>& w, bool timed_out) {
+  if (w->fired.exchange(true)) return;
+  asio::post(timers_, [w] { w->timer.cancel(); });
+  asio::post(executor_, [w, timed_out] {
+    auto fn = std::move(w->fn);
+    fn(timed_out);
+  });
+}
+
+}  // namespace tidemq::broker

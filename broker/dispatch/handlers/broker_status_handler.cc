@@ -1,0 +1,30 @@
+// BrokerStatus: version, flush mode, data dir, uptime, sticky storage error and counters.
+#include <vector>
+
+#include "broker/dispatch/handlers/handlers.h"
+#include "broker/version.h"
+
+namespace tidemq::broker::handlers {
+
+void broker_status(Services& s, Request& r) {
+  auto stats = s.metrics.snapshot();
+  stats.emplace_back("connections", s.sessions.size());
+  stats.emplace_back("topics", s.topics.list().size());
+  stats.emplace_back("pending_append_bytes", s.log.pending_bytes());
+  stats.emplace_back("long_poll_waiters", s.long_poll.waiting());
+
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  std::vector<flatbuffers::Offset<wire::KeyValue>> kvs;
+  for (const auto& [k, v] : stats) {
+    kvs.push_back(wire::CreateKeyValue(fbb, fbb.CreateString(k), fbb.CreateString(std::to_string(v))));
+  }
+  Status sticky = s.db.sticky_error();
+  auto body = wire::CreateBrokerStatusResponse(
+      fbb, fbb.CreateString(std::string(kVersion)), fbb.CreateString(std::string(flush_mode_name(s.config.flush))),
+      fbb.CreateString(s.config.data_dir), fbb.CreateString(s.listen),
+      static_cast<uint64_t>(s.clock.monotonic_ms() - s.started_mono_ms),
+      fbb.CreateString(sticky.is_ok() ? std::string() : sticky.to_string()), fbb.CreateVector(kvs));
+  r.responder.reply(fbb, wire::Body::BrokerStatusResponse, body.Union());
+}
+
+}  // namespace tidemq::broker::handlers

@@ -1,0 +1,148 @@
+// Produce: validate each partition's record batch on the strand (CPU only), queue it on the
+// LogStore's group-commit writer, and answer once every partition of the request is durable.
+#include <mutex>
+#include <vector>
+
+#include "broker/dispatch/error_codes.h"
+#include "broker/dispatch/handlers/handlers.h"
+#include "common/record_batch.h"
+
+namespace tidemq::broker::handlers {
+
+namespace {
+
+struct Ack {
+  uint32_t partition = 0;
+  Status status;
+  AppendResult result;
+};
+
+// Collects the per-partition outcomes of one request; the last one to arrive replies.
+struct ProduceCall {
+  ProduceCall(Services& s, Responder r, std::string t, size_t n)
+      : services(s), responder(std::move(r)), topic(std::move(t)), acks(n), remaining(n) {}
+  Services& services;
+  Responder responder;
+  std::string topic;
+  std::vector<Ack> acks;
+  std::atomic<size_t> remaining;
+
+  void complete(size_t index, Status status, AppendResult result = {}) {
+    acks[index].status = std::move(status);
+    acks[index].result = result;
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) reply();
+  }
+
+  void reply() {
+    flatbuffers::FlatBufferBuilder fbb(128 + acks.size() * 48);
+    std::vector<flatbuffers::Offset<wire::PartitionAck>> out;
+    out.reserve(acks.size());
+    for (const Ack& a : acks) {
+      flatbuffers::Offset<flatbuffers::String> msg;
+      if (!a.status.is_ok()) {
+        msg = fbb.CreateString(a.status.message());
+        services.metrics.request_errors.fetch_add(1, std::memory_order_relaxed);
+      } else if (a.result.duplicate) {
+        services.metrics.duplicate_batches.fetch_add(1, std::memory_order_relaxed);
+      }
+      out.push_back(wire::CreatePartitionAck(fbb, a.partition, to_wire(a.status.code()), msg, a.result.base_offset,
+                                             a.result.record_count, static_cast<uint64_t>(a.result.store_ms),
+                                             a.result.duplicate));
+    }
+    auto topic_off = fbb.CreateString(topic);
+    auto body = wire::CreateProduceResponse(fbb, topic_off, fbb.CreateVector(out));
+    responder.reply(fbb, wire::Body::ProduceResponse, body.Union());
+  }
+};
+
+void append_all(Services& s, const TopicConfig& topic, const wire::ProduceRequest& req, Responder responder) {
+  const auto* batches = req.batches();
+  auto call = std::make_shared<ProduceCall>(s, std::move(responder), topic.name, batches->size());
+  for (flatbuffers::uoffset_t i = 0; i < batches->size(); ++i) {
+    const wire::PartitionBatch* pb = batches->Get(i);
+    call->acks[i].partition = pb->partition();
+    if (pb->partition() >= topic.partitions) {
+      call->complete(i, Status(StatusCode::kInvalidPartition,
+                               "partition " + std::to_string(pb->partition()) + " of topic '" + topic.name +
+                                   "' does not exist (it has " + std::to_string(topic.partitions) + ")"));
+      continue;
+    }
+    if (pb->records() == nullptr) {
+      call->complete(i, Status::corruption("no records"));
+      continue;
+    }
+    std::string_view bytes(reinterpret_cast<const char*>(pb->records()->data()), pb->records()->size());
+    auto header = record::validate(bytes, s.config.max_message_bytes);
+    if (!header.is_ok()) {
+      call->complete(i, header.status());
+      continue;
+    }
+    s.metrics.messages_in.fetch_add(header->record_count, std::memory_order_relaxed);
+    s.metrics.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
+    s.log.append(topic.topic_id, pb->partition(), std::string(bytes),
+                 [call, i](Result<AppendResult> r) {
+                   if (r.is_ok()) call->complete(i, Status::ok(), *r);
+                   else call->complete(i, r.status());
+                 });
+  }
+}
+
+}  // namespace
+
+void produce(Services& s, Request& r) {
+  s.metrics.produce_requests.fetch_add(1, std::memory_order_relaxed);
+  const auto* req = r.envelope.body_as_ProduceRequest();
+  if (req->topic() == nullptr || req->batches() == nullptr || req->batches()->size() == 0) {
+    r.responder.fail(Status::invalid_argument("produce needs a topic and at least one batch"));
+    return;
+  }
+  if (Status sticky = s.db.sticky_error(); !sticky.is_ok()) {
+    r.responder.fail(sticky);  // stop acknowledging: the store cannot promise durability
+    return;
+  }
+  if (s.log.pending_bytes() > s.config.max_pending_bytes) {
+    s.metrics.busy_rejections.fetch_add(1, std::memory_order_relaxed);
+    r.responder.fail(Status::busy("broker is busy: " + std::to_string(s.log.pending_bytes()) +
+                                  " bytes waiting to be written; retry later"));
+    return;
+  }
+  std::string name = req->topic()->str();
+  if (auto topic = s.topics.find(name)) {
+    append_all(s, *topic, *req, r.responder);
+    return;
+  }
+  if (!s.config.auto_create_topics) {
+    r.responder.fail(Status(StatusCode::kTopicNotFound, "topic '" + name + "' does not exist (create it with mqadmin updateTopic)"));
+    return;
+  }
+  // Auto-create (off by default): the registry write happens off the network thread; the request
+  // bytes are copied since the frame does not outlive this call.
+  flatbuffers::FlatBufferBuilder copy;
+  std::vector<flatbuffers::Offset<wire::PartitionBatch>> bs;
+  for (const auto* pb : *req->batches()) {
+    const uint8_t* data = pb->records() ? pb->records()->data() : nullptr;
+    auto recs = copy.CreateVector(data, pb->records() ? pb->records()->size() : 0);
+    bs.push_back(wire::CreatePartitionBatch(copy, pb->partition(), recs));
+  }
+  auto t = copy.CreateString(name);
+  copy.Finish(wire::CreateProduceRequest(copy, t, copy.CreateVector(bs)));
+  auto owned = std::make_shared<flatbuffers::DetachedBuffer>(copy.Release());
+  asio::post(s.blocking, [&s, name, owned, responder = r.responder] {
+    TopicConfig cfg;
+    cfg.name = name;
+    cfg.partitions = s.config.default_partitions;
+    if (Status st = validate_topic_name(name); !st.is_ok()) {
+      responder.fail(st);
+      return;
+    }
+    auto created = s.topics.create_or_update(cfg);
+    if (!created.is_ok()) {
+      responder.fail(created.status());
+      return;
+    }
+    s.log.ensure_partitions(created->config.topic_id, created->config.partitions);
+    append_all(s, created->config, *flatbuffers::GetRoot<wire::ProduceRequest>(owned->data()), responder);
+  });
+}
+
+}  // namespace tidemq::broker::handlers

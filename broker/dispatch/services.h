@@ -1,0 +1,34 @@
+#pragma once
+// What handlers may use: the broker's services, by reference. Built by the composition root
+// (broker/broker.cc); handlers never create threads or own state of their own.
+#include <cstdint>
+#include <string>
+
+#include <asio.hpp>
+
+#include "broker/config.h"
+#include "broker/delivery/long_poll.h"
+#include "broker/metrics/broker_metrics.h"
+#include "broker/net/session_registry.h"
+#include "broker/store/db.h"
+#include "broker/store/log_store.h"
+#include "broker/store/topic_registry.h"
+#include "common/clock.h"
+
+namespace tidemq::broker {
+
+struct Services {
+  const BrokerConfig& config;
+  const Clock& clock;
+  Db& db;
+  TopicRegistry& topics;
+  LogStore& log;
+  LongPoll& long_poll;
+  SessionRegistry& sessions;
+  BrokerMetrics& metrics;
+  asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes
+  int64_t started_mono_ms = 0;
+  std::string listen;              // the bound address, port resolved
+};
+
+}  // namespace tidemq::broker

@@ -1,0 +1,28 @@
+#pragma once
+// The broker's counters. Hot paths bump relaxed atomics; nothing formats strings there.
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tidemq::broker {
+
+struct BrokerMetrics {
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> produce_requests{0};
+  std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> duplicate_batches{0};
+  std::atomic<uint64_t> fetch_requests{0};
+  std::atomic<uint64_t> messages_out{0};  // records in fetch responses (batches may over-deliver)
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> request_errors{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<uint64_t> busy_rejections{0};
+
+  // name -> value, for brokerStatus.
+  std::vector<std::pair<std::string, uint64_t>> snapshot() const;
+};
+
+}  // namespace tidemq::broker

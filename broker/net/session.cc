@@ -1,0 +1,218 @@
+#include "broker/net/session.h"
+
+#include <vector>
+
+#include "common/logging.h"
+
+namespace tidemq::broker {
+
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxGather = 64;  // frames per vectored write
+}  // namespace
+
+Session::Session(Socket socket, uint64_t id, FrameHandler& handler, const SessionLimits& limits,
+                 const Clock& clock)
+    : socket_(std::move(socket)),
+      strand_(asio::make_strand(socket_.get_executor())),
+      id_(id),
+      handler_(handler),
+      limits_(limits),
+      clock_(clock),
+      decoder_(limits.max_frame_bytes),
+      write_signal_(strand_),
+      resume_signal_(strand_),
+      watchdog_timer_(strand_) {
+  asio::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  write_signal_.expires_at(asio::steady_timer::time_point::max());
+  resume_signal_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Session::~Session() = default;
+
+void Session::start() {
+  last_activity_ms_ = clock_.monotonic_ms();
+  auto self = shared_from_this();
+  auto on_done = [self](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        logging::get("net")->error("session {}: {}", self->id_, ex.what());
+      }
+      asio::post(self->strand_, [self] { self->do_close("internal error"); });
+    }
+  };
+  asio::co_spawn(strand_, read_loop(), on_done);
+  asio::co_spawn(strand_, write_loop(), on_done);
+  asio::co_spawn(strand_, watchdog(), on_done);
+}
+
+bool Session::read_paused() const {
+  return inflight_.load(std::memory_order_relaxed) >= limits_.max_inflight;
+}
+
+asio::awaitable<void> Session::read_loop() {
+  auto self = shared_from_this();
+  std::vector<char> buf(kReadChunk);
+  for (;;) {
+    if (closing_ || stop_reading_) co_return;
+    if (read_paused()) {  // back-pressure: stop reading until responses go out
+      asio::error_code ec;
+      co_await resume_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    asio::error_code ec;
+    size_t n = co_await socket_.async_read_some(asio::buffer(buf),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+        logging::get("net")->debug("session {} read: {}", id_, ec.message());
+      }
+      do_close(ec == asio::error::eof ? "peer closed" : ec.message());
+      co_return;
+    }
+    last_activity_ms_ = clock_.monotonic_ms();
+    Status st = decoder_.feed(std::string_view(buf.data(), n));
+    bool completed_any = false;
+    while (auto frame = decoder_.next()) {
+      if (closing_) co_return;
+      completed_any = true;
+      inflight_.fetch_add(1, std::memory_order_relaxed);
+      handler_.on_frame(self, std::move(*frame));
+    }
+    if (!st.is_ok()) {
+      handler_.on_stream_error(self, st);
+      close(st.to_string());
+      co_return;
+    }
+    // Slow-loris guard: a frame that has started must complete within frame_timeout_ms.
+    if (decoder_.buffered_bytes() == 0) {
+      frame_started_ms_ = 0;
+    } else if (frame_started_ms_ == 0 || completed_any) {
+      frame_started_ms_ = last_activity_ms_;
+    }
+  }
+}
+
+asio::awaitable<void> Session::write_loop() {
+  auto self = shared_from_this();
+  std::vector<asio::const_buffer> gather;
+  std::vector<flatbuffers::DetachedBuffer> writing;
+  for (;;) {
+    if (outbound_.empty()) {
+      if (closing_) break;
+      asio::error_code ec;
+      co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (closed_) co_return;
+      continue;
+    }
+    gather.clear();
+    writing.clear();
+    while (!outbound_.empty() && writing.size() < kMaxGather) {
+      writing.push_back(std::move(outbound_.front()));
+      outbound_.pop_front();
+      gather.emplace_back(writing.back().data(), writing.back().size());
+    }
+    asio::error_code ec;
+    size_t n = co_await asio::async_write(socket_, gather, asio::redirect_error(asio::use_awaitable, ec));
+    outbound_bytes_ -= std::min(outbound_bytes_, n);
+    if (ec) {
+      do_close(ec.message());
+      co_return;
+    }
+  }
+  // closing_: everything queued has been written.
+  asio::error_code ignored;
+  socket_.shutdown(Socket::shutdown_both, ignored);
+  do_close("closed");
+}
+
+asio::awaitable<void> Session::watchdog() {
+  auto self = shared_from_this();
+  for (;;) {
+    watchdog_timer_.expires_after(std::chrono::milliseconds(
+        std::max<int64_t>(50, std::min(limits_.idle_timeout_ms, limits_.frame_timeout_ms) / 4)));
+    asio::error_code ec;
+    co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (closed_) co_return;
+    int64_t now = clock_.monotonic_ms();
+    if (frame_started_ms_ && now - frame_started_ms_ > limits_.frame_timeout_ms) {
+      logging::get("net")->info("session {} ({}): frame not completed within {} ms, closing", id_,
+                                remote_, limits_.frame_timeout_ms);
+      do_close("frame timeout");
+      co_return;
+    }
+    if (inflight_.load() == 0 && now - last_activity_ms_ > limits_.idle_timeout_ms) {
+      logging::get("net")->info("session {} ({}): idle for {} ms, closing", id_, remote_,
+                                limits_.idle_timeout_ms);
+      do_close("idle timeout");
+      co_return;
+    }
+  }
+}
+
+void Session::send(flatbuffers::DetachedBuffer frame, bool completes_request) {
+  auto self = shared_from_this();
+  auto holder = std::make_shared<flatbuffers::DetachedBuffer>(std::move(frame));
+  asio::post(strand_, [self, holder, completes_request] {
+    self->enqueue(std::move(*holder), completes_request);
+  });
+}
+
+void Session::enqueue(flatbuffers::DetachedBuffer frame, bool completes_request) {
+  if (completes_request) {
+    uint32_t before = inflight_.fetch_sub(1, std::memory_order_relaxed);
+    if (before == limits_.max_inflight) resume_signal_.cancel();
+  }
+  if (closed_) return;
+  outbound_bytes_ += frame.size();
+  outbound_.push_back(std::move(frame));
+  if (outbound_bytes_ > limits_.max_outbound_bytes) {
+    logging::get("net")->warn("session {} ({}): {} bytes unsent (cap {}); the peer is not reading, closing",
+                              id_, remote_, outbound_bytes_, limits_.max_outbound_bytes);
+    do_close("outbound buffer over cap");
+    return;
+  }
+  write_signal_.cancel_one();
+}
+
+void Session::close(std::string reason) {
+  auto self = shared_from_this();
+  asio::post(strand_, [self, reason = std::move(reason)] {
+    if (self->closing_) return;
+    self->closing_ = true;
+    logging::get("net")->debug("session {} closing: {}", self->id_, reason);
+    self->write_signal_.cancel();
+    self->resume_signal_.cancel();
+  });
+}
+
+void Session::stop_reading() {
+  auto self = shared_from_this();
+  asio::post(strand_, [self] {
+    self->stop_reading_ = true;
+    self->resume_signal_.cancel();
+    asio::error_code ignored;
+    self->socket_.shutdown(Socket::shutdown_receive, ignored);
+  });
+}
+
+void Session::do_close(const std::string& reason) {
+  closing_ = true;
+  if (closed_.exchange(true)) return;
+  logging::get("net")->debug("session {} ({}) closed: {}", id_, remote_, reason);
+  asio::error_code ignored;
+  socket_.close(ignored);
+  write_signal_.cancel();
+  resume_signal_.cancel();
+  watchdog_timer_.cancel();
+  outbound_.clear();
+  outbound_bytes_ = 0;
+  handler_.on_close(*this);
+}
+
+}  // namespace tidemq::broker

@@ -1,0 +1,109 @@
+#pragma once
+// One client connection: one strand, one reader coroutine, one writer coroutine, one watchdog
+// (STYLE habit 8). Frames are decoded incrementally (common/framing.h) and handed to the
+// FrameHandler on the strand; responses come back through send() from any thread.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+#include <flatbuffers/detached_buffer.h>
+
+#include "common/clock.h"
+#include "common/framing.h"
+
+namespace tidemq::broker {
+
+class Session;
+
+// What a session needs from the layer above (the dispatcher implements it).
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  // Called on the session's strand with one complete frame payload.
+  virtual void on_frame(const std::shared_ptr<Session>& session, std::string frame) = 0;
+  // Called on the strand when the byte stream is bad (oversize or empty frame); the session
+  // closes after whatever this queues is written.
+  virtual void on_stream_error(const std::shared_ptr<Session>& session, const Status& error) = 0;
+  // Called once when the session closes (any thread).
+  virtual void on_close(Session& session) = 0;
+};
+
+struct SessionLimits {
+  uint32_t max_frame_bytes = framing::kDefaultMaxFrameBytes;
+  int64_t idle_timeout_ms = 120'000;
+  int64_t frame_timeout_ms = 30'000;
+  size_t max_outbound_bytes = 64u << 20;
+  uint32_t max_inflight = 4096;
+};
+
+// Per-connection facts the handlers keep; touched only on the session's strand.
+struct ClientInfo {
+  bool hello_done = false;
+  std::string client_id;
+  uint8_t kind = 0;
+  std::string producer_group;
+  int32_t worker_id = -1;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Socket = asio::ip::tcp::socket;
+
+  Session(Socket socket, uint64_t id, FrameHandler& handler, const SessionLimits& limits,
+          const Clock& clock);
+  ~Session();
+
+  // Spawns the reader, writer and watchdog on the strand.
+  void start();
+  // Queues an encoded frame (header included) for writing. Thread-safe. Counts one request as
+  // answered when `completes_request` is true.
+  void send(flatbuffers::DetachedBuffer frame, bool completes_request = true);
+  // Writes what is queued, then closes. Thread-safe, idempotent.
+  void close(std::string reason);
+  // Stops reading new requests (shutdown phase 1). Thread-safe.
+  void stop_reading();
+
+  uint64_t id() const { return id_; }
+  const std::string& remote() const { return remote_; }
+  uint32_t inflight() const { return inflight_.load(std::memory_order_relaxed); }
+  bool closed() const { return closed_.load(); }
+  asio::strand<asio::any_io_executor>& strand() { return strand_; }
+  ClientInfo& client() { return client_; }  // strand only
+
+ private:
+  asio::awaitable<void> read_loop();
+  asio::awaitable<void> write_loop();
+  asio::awaitable<void> watchdog();
+  void enqueue(flatbuffers::DetachedBuffer frame, bool completes_request);
+  void do_close(const std::string& reason);
+  bool read_paused() const;
+
+  Socket socket_;
+  asio::strand<asio::any_io_executor> strand_;
+  const uint64_t id_;
+  FrameHandler& handler_;
+  const SessionLimits limits_;
+  const Clock& clock_;
+  std::string remote_;
+  ClientInfo client_;
+
+  framing::FrameDecoder decoder_;
+  asio::steady_timer write_signal_;
+  asio::steady_timer resume_signal_;  // wakes a reader paused by too many in-flight requests
+  asio::steady_timer watchdog_timer_;
+  std::deque<flatbuffers::DetachedBuffer> outbound_;
+  size_t outbound_bytes_ = 0;
+  int64_t last_activity_ms_ = 0;
+  int64_t frame_started_ms_ = 0;
+  bool closing_ = false;
+  bool stop_reading_ = false;
+  std::atomic<uint32_t> inflight_{0};
+  std::atomic<bool> closed_{false};
+  bool close_notified_ = false;
+};
+
+}  // namespace tidemq::broker

@@ -1,0 +1,52 @@
+#pragma once
+// A broker running inside the test process on 127.0.0.1:0 with its data in a temp dir.
+// restart() stops it and starts a new one on the same data dir (a clean restart).
+#include <memory>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "broker/broker.h"
+#include "tests/support/temp_dir.h"
+#include "tidemq/options.h"
+
+namespace tidemq::test {
+
+class InProcessBroker {
+ public:
+  explicit InProcessBroker(broker::BrokerConfig config = {}) : config_(std::move(config)) {
+    config_.data_dir = dir_.str();
+    config_.listen = "127.0.0.1:0";
+    config_.log_level = "warn";
+    start();
+  }
+  ~InProcessBroker() { broker_.reset(); }
+
+  void start() {
+    broker_ = std::make_unique<broker::Broker>(config_);
+    auto st = broker_->start();
+    REQUIRE_MESSAGE(st.is_ok(), st.to_string());
+    config_.listen = "127.0.0.1:" + std::to_string(broker_->port());  // keep the port on restart
+  }
+  void stop() { broker_.reset(); }
+  void restart() {
+    stop();
+    start();
+  }
+
+  std::string address() const { return config_.listen; }
+  ClientOptions client_options() const {
+    ClientOptions o;
+    o.broker = address();
+    o.request_timeout = std::chrono::milliseconds(10000);
+    return o;
+  }
+  const std::string& data_dir() const { return config_.data_dir; }
+
+ private:
+  TempDir dir_;
+  broker::BrokerConfig config_;
+  std::unique_ptr<broker::Broker> broker_;
+};
+
+}  // namespace tidemq::test
