@@ -1,0 +1,81 @@
+// Broker config: flags and config files; unknown keys and wrong types are errors naming the key.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <vector>
+
+#include "broker/config.h"
+#include "tests/support/temp_dir.h"
+
+using namespace tidemq;
+using namespace tidemq::broker;
+
+namespace {
+Result<ParsedConfig> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "mqbroker");
+  std::vector<const char*> argv;
+  for (auto& a : args) argv.push_back(a.c_str());
+  return parse_config(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string write_file(const test::TempDir& dir, const std::string& text) {
+  std::string path = dir.str() + "/broker.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+}  // namespace
+
+TEST_CASE("defaults match the spec") {
+  auto c = parse({});
+  REQUIRE(c.is_ok());
+  CHECK(c->config.data_dir == "./data");
+  CHECK(c->config.listen == "127.0.0.1:7911");
+  CHECK(c->config.flush == FlushMode::kSync);
+  CHECK(c->config.max_frame_bytes == 16u << 20);
+  CHECK(c->config.max_message_bytes == 4u << 20);
+  CHECK_FALSE(c->config.auto_create_topics);
+}
+
+TEST_CASE("flags set fields") {
+  auto c = parse({"--data", "/tmp/x", "--listen", "0.0.0.0:0", "--flush", "async", "--auto-create-topics"});
+  REQUIRE_MESSAGE(c.is_ok(), c.status().to_string());
+  CHECK(c->config.data_dir == "/tmp/x");
+  CHECK(c->config.listen_port() == 0);
+  CHECK(c->config.flush == FlushMode::kAsync);
+  CHECK(c->config.auto_create_topics);
+}
+
+TEST_CASE("bad flags and values are rejected with the offending name") {
+  auto unknown = parse({"--flsh", "sync"});
+  REQUIRE_FALSE(unknown.is_ok());
+  CHECK(unknown.status().message().find("--flsh") != std::string::npos);
+
+  auto bad_mode = parse({"--flush", "sometimes"});
+  REQUIRE_FALSE(bad_mode.is_ok());
+  CHECK(bad_mode.status().message().find("flush") != std::string::npos);
+
+  auto bad_type = parse({"--max-connections", "many"});
+  REQUIRE_FALSE(bad_type.is_ok());
+  CHECK(bad_type.status().message().find("max-connections") != std::string::npos);
+
+  auto bad_listen = parse({"--listen", "nohostport"});
+  REQUIRE_FALSE(bad_listen.is_ok());
+  CHECK(bad_listen.status().message().find("listen") != std::string::npos);
+}
+
+TEST_CASE("a config file is read, and an unknown key in it stops start-up") {
+  test::TempDir dir;
+  auto good = parse({"--config", write_file(dir, "data = \"/srv/tidemq\"\nflush = \"async\"\nmax-connections = 7\n")});
+  REQUIRE_MESSAGE(good.is_ok(), good.status().to_string());
+  CHECK(good->config.data_dir == "/srv/tidemq");
+  CHECK(good->config.flush == FlushMode::kAsync);
+  CHECK(good->config.max_connections == 7);
+
+  auto misspelled = parse({"--config", write_file(dir, "transactionTimeOut = 5\n")});
+  REQUIRE_FALSE(misspelled.is_ok());
+  CHECK(misspelled.status().message().find("transactionTimeOut") != std::string::npos);
+
+  auto wrong_type = parse({"--config", write_file(dir, "max-connections = \"lots\"\n")});
+  REQUIRE_FALSE(wrong_type.is_ok());
+  CHECK(wrong_type.status().message().find("max-connections") != std::string::npos);
+}
