@@ -1,0 +1,113 @@
+#include "tests/fuzz/fuzz_seeds.h"
+
+#include <random>
+
+#include "common/coding.h"
+#include "common/framing.h"
+#include "common/record_batch.h"
+#include "tests/schemas/wire_samples.h"
+
+namespace tidemq::fuzz {
+
+namespace {
+
+// fuzz_frame_decoder's format: cap byte, then chunks [ctl][n bytes] with n = ctl & 0x7f.
+std::string chunked(uint8_t cap_byte, const std::string& stream, std::mt19937_64& rng) {
+  std::string out(1, static_cast<char>(cap_byte));
+  size_t pos = 0;
+  while (pos < stream.size()) {
+    size_t n = std::min<size_t>(rng() % 128, stream.size() - pos);
+    uint8_t ctl = static_cast<uint8_t>(n | ((rng() % 4 == 0) ? 0x80 : 0));
+    out.push_back(static_cast<char>(ctl));
+    out.append(stream, pos, n);
+    pos += n;
+  }
+  return out;
+}
+
+std::string header(uint32_t len) {
+  std::string h(framing::kHeaderBytes, '\0');
+  framing::encode_header(h.data(), len);
+  return h;
+}
+
+std::vector<std::string> frame_seeds(std::mt19937_64& rng) {
+  std::vector<std::string> out;
+  for (int round = 0; round < 24; ++round) {
+    const uint8_t cap_byte = static_cast<uint8_t>(rng() % 256);
+    const uint32_t cap = 1u + cap_byte;
+    std::string stream;
+    int frames = 1 + static_cast<int>(rng() % 6);
+    for (int f = 0; f < frames; ++f) {
+      std::string payload(1 + rng() % cap, '\0');
+      for (auto& c : payload) c = static_cast<char>('a' + rng() % 26);
+      stream += framing::encode_frame(payload);
+    }
+    switch (round % 6) {
+      case 1: stream.resize(stream.size() - 1 - rng() % 3); break;  // truncated last frame
+      case 2: stream += header(cap + 1); break;                       // oversize
+      case 3: stream += header(0); break;                             // empty frame
+      case 4: stream += header(0xFFFFFFFF) + "tail"; break;
+      default: break;
+    }
+    out.push_back(chunked(cap_byte, stream, rng));
+  }
+  return out;
+}
+
+std::string batch(std::mt19937_64& rng, int records, size_t max_body) {
+  record::BatchBuilder b;
+  std::vector<std::pair<std::string, std::string>> props = {{"trace", "t-1"}, {"", ""}};
+  std::vector<std::string> keep;  // the builder copies, but keep views alive meanwhile
+  for (int i = 0; i < records; ++i) {
+    keep.push_back(std::string(rng() % 8, 'k'));
+    keep.push_back(std::string(rng() % (max_body + 1), static_cast<char>(rng())));
+    record::RecordInput r;
+    r.id = rng();
+    r.born_ms = rng() % (uint64_t{1} << 42);
+    r.reconsume_times = static_cast<uint32_t>(rng() % 3);
+    r.key = keep[keep.size() - 2];
+    r.tags = (i % 2) ? "TagA" : "";
+    r.properties = (rng() % 2) ? &props : nullptr;
+    r.body = keep.back();
+    b.add(r);
+  }
+  std::string out = b.finish(rng() % 3, static_cast<uint32_t>(rng() % 100));
+  if (rng() % 2) record::stamp(out, rng() % 100000, rng() % (uint64_t{1} << 42));
+  return out;
+}
+
+std::vector<std::string> batch_seeds(std::mt19937_64& rng) {
+  std::vector<std::string> out;
+  for (int i = 0; i < 16; ++i) out.push_back(batch(rng, 1 + i % 5, 64));
+  out.push_back(batch(rng, 2, 2000));  // bodies likely over the target's 1024-byte limit
+  out.push_back(batch(rng, 1, 0));
+  out.push_back(batch(rng, 2, 16) + batch(rng, 3, 16));  // a fetch-style concatenation
+  out.push_back(record::BatchBuilder().finish(0, 0));   // empty batch
+  return out;
+}
+
+std::vector<std::string> envelope_seeds() {
+  std::vector<std::string> out;
+  for (wire::Body kind : test::all_body_kinds()) out.push_back(test::sample_envelope(kind));
+  // An unknown union type (the Verifier accepts it; the range check must reject it).
+  flatbuffers::FlatBufferBuilder fbb;
+  wire::EnvelopeBuilder eb(fbb);
+  eb.add_correlation_id(1);
+  eb.add_body_type(static_cast<wire::Body>(200));
+  fbb.Finish(eb.Finish());
+  out.emplace_back(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed) {
+  std::mt19937_64 rng(rng_seed);
+  if (target == "frame_decoder") return frame_seeds(rng);
+  if (target == "record_batch") return batch_seeds(rng);
+  if (target == "envelope") return envelope_seeds();
+  return {};
+}
+
+}  // namespace tidemq::fuzz
