@@ -127,47 +127,46 @@ Result<uint64_t> LogStore::apply_retention() {
   return deleted;
 }
 
-Status LogStore::drop_topic(uint32_t topic_id, uint32_t partitions) {
+// Deletes every key of a topic: its log, partition starts and producer states, in WriteBatches
+// of at most kMaxDeletesPerWrite. Ranges, not partition counts, so partitions a crash left
+// beyond the known count go too.
+Status LogStore::Impl::drop_data(uint32_t topic_id) {
+  leveldb::WriteBatch wb;
+  size_t in_batch = 0;
+  auto delete_range = [&](const std::string& begin, const std::string& end) -> Status {
+    auto it = db.iterator(/*fill_cache=*/false);
+    for (it->Seek(begin); it->Valid() && it->key().compare(end) < 0; it->Next()) {
+      wb.Delete(it->key());
+      if (++in_batch == kMaxDeletesPerWrite) {
+        TIDEMQ_RETURN_IF_ERROR(db.write(wb));
+        wb.Clear();
+        in_batch = 0;
+      }
+    }
+    return Db::from_leveldb(it->status());
+  };
+  const bool last = topic_id == UINT32_MAX;
+  TIDEMQ_RETURN_IF_ERROR(delete_range(keys::log_begin(topic_id, 0), keys::log_end(topic_id, UINT32_MAX)));
+  TIDEMQ_RETURN_IF_ERROR(delete_range(keys::partition_start(topic_id, 0),
+                                      last ? keys::keyspace_end(keys::Keyspace::kPartitionStart)
+                                           : keys::partition_start(topic_id + 1, 0)));
+  TIDEMQ_RETURN_IF_ERROR(delete_range(keys::producer_state(topic_id, 0, 0),
+                                      last ? keys::keyspace_end(keys::Keyspace::kProducerState)
+                                           : keys::producer_state(topic_id + 1, 0, 0)));
+  if (in_batch > 0) TIDEMQ_RETURN_IF_ERROR(db.write(wb));
+  std::erase_if(producers, [&](const auto& e) { return e.first.topic_id == topic_id; });
+  return Status::ok();
+}
+
+Status LogStore::drop_topic(uint32_t topic_id, uint32_t /*partitions*/) {
   Impl& m = *impl_;
   Status st = m.run_on_writer<Status>([&]() -> Status {
-    size_t known = 0;
     {
       std::lock_guard lock(m.state_mu);
       m.dropped.insert(topic_id);  // ids are never reused: later appends get TopicNotFound
-      auto found = m.parts.find(topic_id);
-      if (found != m.parts.end()) {
-        known = found->second.size();
-        m.parts.erase(found);
-      }
+      m.parts.erase(topic_id);
     }
-    const uint32_t nparts = std::max<uint32_t>(partitions, static_cast<uint32_t>(known));
-    leveldb::WriteBatch wb;
-    size_t in_batch = 0;
-    auto delete_key = [&](const leveldb::Slice& k) -> Status {
-      wb.Delete(k);
-      if (++in_batch < kMaxDeletesPerWrite) return Status::ok();
-      in_batch = 0;
-      Status s = m.db.write(wb);
-      wb.Clear();
-      return s;
-    };
-    auto delete_range = [&](const std::string& begin, const std::string& end) -> Status {
-      auto it = m.db.iterator(/*fill_cache=*/false);
-      for (it->Seek(begin); it->Valid() && it->key().compare(end) < 0; it->Next()) {
-        TIDEMQ_RETURN_IF_ERROR(delete_key(it->key()));
-      }
-      return Db::from_leveldb(it->status());
-    };
-    // Every partition of the topic, also ones a crash left beyond the known count.
-    TIDEMQ_RETURN_IF_ERROR(delete_range(keys::log_begin(topic_id, 0), keys::log_end(topic_id, UINT32_MAX)));
-    const std::string ps_end = topic_id == UINT32_MAX
-                                   ? keys::keyspace_end(keys::Keyspace::kProducerState)
-                                   : keys::producer_state(topic_id + 1, 0, 0);
-    TIDEMQ_RETURN_IF_ERROR(delete_range(keys::producer_state(topic_id, 0, 0), ps_end));
-    for (uint32_t p = 0; p < nparts; ++p) TIDEMQ_RETURN_IF_ERROR(delete_key(keys::partition_start(topic_id, p)));
-    TIDEMQ_RETURN_IF_ERROR(m.db.write(wb));
-    std::erase_if(m.producers, [&](const auto& e) { return e.first.topic_id == topic_id; });
-    return Status::ok();
+    return m.drop_data(topic_id);
   });
   if (st.is_ok()) {
     m.db.compact_range(keys::log_begin(topic_id, 0), keys::log_end(topic_id, UINT32_MAX));

@@ -117,6 +117,27 @@ Status LogStore::Impl::load_worker_counter() {
   return v.status().code() == StatusCode::kNotFound ? Status::ok() : v.status();
 }
 
+std::vector<uint32_t> LogStore::Impl::find_orphans() const {
+  std::unordered_set<uint32_t> found;
+  auto it = db.iterator(/*fill_cache=*/false);
+  // Log and producer-state keys both start with the keyspace byte and the u32 topic id.
+  for (keys::Keyspace ks : {keys::Keyspace::kLog, keys::Keyspace::kProducerState}) {
+    const std::string end = keys::keyspace_end(ks);
+    it->Seek(keys::keyspace_begin(ks));
+    while (it->Valid() && it->key().compare(end) < 0 && it->key().size() >= 5) {
+      const uint32_t topic_id = coding::get_u32(it->key().data() + 1);
+      {
+        std::lock_guard lock(state_mu);
+        if (!parts.contains(topic_id)) found.insert(topic_id);
+      }
+      if (topic_id == UINT32_MAX) break;
+      it->Seek(ks == keys::Keyspace::kLog ? keys::log_begin(topic_id + 1, 0)
+                                          : keys::producer_state(topic_id + 1, 0, 0));
+    }
+  }
+  return {found.begin(), found.end()};
+}
+
 Status LogStore::open() {
   Impl& m = *impl_;
   {
@@ -144,7 +165,21 @@ Status LogStore::open() {
   m.log->info("log store open: {} partitions, {} producer states, in {} ms", npart,
               m.producers.size(), m.clock.monotonic_ms() - t0);
 
+  const std::vector<uint32_t> orphans = m.find_orphans();
+
   std::lock_guard lock(m.queue_mu);
+  // Orphaned data is deleted by the writer's first round, not here: open() stays fast.
+  for (uint32_t topic_id : orphans) {
+    m.log->warn("deleting the data of topic id {}, which has no topic any more", topic_id);
+    {
+      std::lock_guard state_lock(m.state_mu);
+      m.dropped.insert(topic_id);
+    }
+    m.queue.push_back(Impl::Item{Impl::Append{}, [&m, topic_id] {
+                                   Status st = m.drop_data(topic_id);
+                                   if (!st.is_ok()) m.log->error("deleting topic id {}: {}", topic_id, st.to_string());
+                                 }});
+  }
   m.running = true;
   m.writer = std::thread([&m] { m.writer_loop(); });
   return Status::ok();

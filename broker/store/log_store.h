@@ -50,7 +50,8 @@ class LogStore {
   // Queues a batch that passed record::validate(). `cb` runs on the writer thread once the batch
   // is durable (per flush mode) or failed. Errors: TopicNotFound (topic deleted meanwhile),
   // InvalidPartition, OutOfOrderSequence, DuplicateSequence, StorageError (sticky),
-  // ShuttingDown.
+  // ShuttingDown. Before open() or after stop(), `cb` runs at once on the calling thread with
+  // ShuttingDown. Cheap and non-blocking: no LevelDB I/O; any thread.
   void append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb);
 
   // Bytes queued but not yet written (for back-pressure).
@@ -61,10 +62,12 @@ class LogStore {
   // the start offset or above the end offset give OffsetOutOfRange. Blocking: not on Asio threads.
   Result<ReadResult> read(uint32_t topic_id, uint32_t partition, uint64_t offset, size_t max_bytes) const;
 
-  // Start/end offsets and last store time. InvalidPartition if unknown.
+  // Start/end offsets and last store time. TopicNotFound for an unknown or dropped topic id,
+  // InvalidPartition for a partition beyond its count. Cheap, no I/O: any thread.
   Result<PartitionInfo> info(uint32_t topic_id, uint32_t partition) const;
 
-  // The first offset whose batch was stored at or after `unix_ms` (end offset if none).
+  // The first offset whose batch was stored at or after `unix_ms` (end offset if none): the base
+  // offset of that batch. O(log n) seeks. Blocking: not on Asio threads.
   Result<uint64_t> offset_for_time(uint32_t topic_id, uint32_t partition, int64_t unix_ms) const;
 
   // Makes room for a topic's new partition count (after TopicRegistry::create_or_update).
@@ -77,7 +80,11 @@ class LogStore {
   Result<uint64_t> apply_retention();
 
   // Leases a snowflake worker id: the persisted counter advances (mod 1024), skipping ids in
-  // `in_use`. Runs on the writer thread; blocks the caller.
+  // `in_use` (called on the writer thread). Busy if all 1024 are in use. Runs on the writer
+  // thread; blocks the caller.
+  //
+  // drop_topic, apply_retention and next_worker_id give ShuttingDown when the store is not
+  // running, and must not be called from an append callback or the listener (aborts).
   Result<uint32_t> next_worker_id(const std::function<bool(uint32_t)>& in_use);
 
  private:

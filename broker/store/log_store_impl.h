@@ -93,6 +93,11 @@ struct LogStore::Impl {
   Result<uint64_t> retain_partition(const TopicConfig& c, uint32_t partition, PartitionState& ps,
                                     int64_t now_ms, std::vector<Range>& compact);
   Status expire_producers(int64_t now_ms);
+  Status drop_data(uint32_t topic_id);
+
+  // --- open: data of topic ids the registry no longer has (a crash between
+  // TopicRegistry::remove and drop_topic). One seek per distinct topic id.
+  std::vector<uint32_t> find_orphans() const;
 
   LogStore& owner;
   Db& db;

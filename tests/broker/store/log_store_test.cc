@@ -341,3 +341,28 @@ TEST_CASE("drop_topic deletes the data and refuses later appends") {
   CHECK(leftovers == 0);
   CHECK(f.info(keep, 0).end_offset == 1);
 }
+
+TEST_CASE("data left by a crash between registry remove and drop_topic is deleted on open") {
+  StoreFixture f;
+  f.open();
+  uint32_t orphan = f.create_topic("orphan", 2);
+  uint32_t keep = f.create_topic("kept", 1);
+  for (int i = 0; i < 6; ++i) REQUIRE(f.append(orphan, i % 2, make_batch(2, 10, 11, i / 2 * 2)).is_ok());
+  REQUIRE(f.append(keep, 0, make_batch(3)).is_ok());
+  REQUIRE(f.topics->remove("orphan").is_ok());  // ...and the broker dies before drop_topic
+
+  f.reopen();
+  // Jobs run in order on the writer, so after this one the orphan deletion has run.
+  REQUIRE(f.log->apply_retention().is_ok());
+  auto it = f.db->iterator();
+  int leftovers = 0;
+  for (it->Seek(keys::log_begin(orphan, 0)); it->Valid() && it->key().compare(keys::log_end(orphan, UINT32_MAX)) < 0;
+       it->Next()) {
+    ++leftovers;
+  }
+  it->Seek(keys::producer_state(orphan, 0, 0));
+  if (it->Valid() && it->key().compare(keys::producer_state(orphan + 1, 0, 0)) < 0) ++leftovers;
+  CHECK(leftovers == 0);
+  CHECK(f.append(orphan, 0, make_batch(1)).status().code() == StatusCode::kTopicNotFound);
+  CHECK(f.info(keep, 0).end_offset == 3);
+}
