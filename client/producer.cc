@@ -182,9 +182,33 @@ struct Producer::Impl {
     {
       std::lock_guard lock(cb_mu_);
       unacked_ -= c.records.size();
-      completions_.push_back(std::move(c));
+      if (!cb_stop_) {
+        completions_.push_back(std::move(c));
+        c.records.clear();
+      }
     }
-    cb_cv_.notify_one();
+    if (!c.records.empty()) {
+      run_callbacks(c);  // closed: the callback thread is gone, so the caller's thread runs them
+    } else {
+      cb_cv_.notify_one();
+    }
+    done_cv_.notify_all();
+  }
+
+  void run_callbacks(Completion& c) {
+    for (size_t i = 0; i < c.records.size(); ++i) {
+      auto& r = c.records[i];
+      if (!r.cb) continue;
+      if (c.status.is_ok()) {
+        r.cb(Result<SendResult>(SendResult{r.id, c.partition, c.base_offset + i, c.store_ms}));
+      } else {
+        r.cb(Result<SendResult>(c.status));
+      }
+    }
+    {
+      std::lock_guard lock(cb_mu_);
+      unfinished_ -= c.records.size();
+    }
     done_cv_.notify_all();
   }
 
@@ -206,22 +230,7 @@ struct Producer::Impl {
         if (completions_.empty()) return;  // stopping and drained
         local.swap(completions_);
       }
-      for (auto& c : local) {
-        for (size_t i = 0; i < c.records.size(); ++i) {
-          auto& r = c.records[i];
-          if (!r.cb) continue;
-          if (c.status.is_ok()) {
-            r.cb(Result<SendResult>(SendResult{r.id, c.partition, c.base_offset + i, c.store_ms}));
-          } else {
-            r.cb(Result<SendResult>(c.status));
-          }
-        }
-        {
-          std::lock_guard lock(cb_mu_);
-          unfinished_ -= c.records.size();
-        }
-        done_cv_.notify_all();
-      }
+      for (auto& c : local) run_callbacks(c);
       local.clear();
     }
   }
