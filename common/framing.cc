@@ -7,6 +7,10 @@
 
 namespace tidemq::framing {
 
+namespace {
+constexpr size_t kInitialReserve = 64 * 1024;
+}  // namespace
+
 void encode_header(char* out, uint32_t length) { coding::put_u32(out, length); }
 
 Result<uint32_t> decode_header(const char* in, uint32_t max_frame_bytes) {
@@ -43,7 +47,9 @@ Status FrameDecoder::feed(std::string_view data) {
       }
       body_len_ = *len;
       body_.clear();
-      body_.reserve(body_len_);  // safe: body_len_ <= cap
+      // Grow with the bytes that actually arrive: a peer that only sends a header must not make
+      // us hold a cap-sized buffer.
+      body_.reserve(std::min<size_t>(body_len_, kInitialReserve));
       in_body_ = true;
     }
     size_t take = std::min<size_t>(body_len_ - body_.size(), data.size());

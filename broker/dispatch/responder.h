@@ -25,7 +25,7 @@ class Responder {
   const std::shared_ptr<Session>& session_ptr() const { return session_; }
   uint64_t correlation_id() const { return correlation_id_; }
 
-  // Finishes an envelope in `fbb` as a frame (big-endian length header included).
+  // Finishes an envelope in `fbb`; the session adds the frame header when it writes it.
   static flatbuffers::DetachedBuffer finish_frame(flatbuffers::FlatBufferBuilder& fbb,
                                                   flatbuffers::Offset<wire::Envelope> envelope);
 

@@ -101,7 +101,7 @@ asio::awaitable<void> Session::read_loop() {
 asio::awaitable<void> Session::write_loop() {
   auto self = shared_from_this();
   std::vector<asio::const_buffer> gather;
-  std::vector<flatbuffers::DetachedBuffer> writing;
+  std::vector<OutFrame> writing;
   for (;;) {
     if (outbound_.empty()) {
       if (closing_) break;
@@ -115,7 +115,11 @@ asio::awaitable<void> Session::write_loop() {
     while (!outbound_.empty() && writing.size() < kMaxGather) {
       writing.push_back(std::move(outbound_.front()));
       outbound_.pop_front();
-      gather.emplace_back(writing.back().data(), writing.back().size());
+    }
+    // Header and payload go out as two buffers of one vectored write: no copy of the payload.
+    for (const OutFrame& f : writing) {
+      gather.emplace_back(f.header.data(), f.header.size());
+      gather.emplace_back(f.payload.data(), f.payload.size());
     }
     asio::error_code ec;
     size_t n = co_await asio::async_write(socket_, gather, asio::redirect_error(asio::use_awaitable, ec));
@@ -155,21 +159,23 @@ asio::awaitable<void> Session::watchdog() {
   }
 }
 
-void Session::send(flatbuffers::DetachedBuffer frame, bool completes_request) {
+void Session::send(flatbuffers::DetachedBuffer payload, bool completes_request) {
   auto self = shared_from_this();
-  auto holder = std::make_shared<flatbuffers::DetachedBuffer>(std::move(frame));
+  auto holder = std::make_shared<flatbuffers::DetachedBuffer>(std::move(payload));
   asio::post(strand_, [self, holder, completes_request] {
     self->enqueue(std::move(*holder), completes_request);
   });
 }
 
-void Session::enqueue(flatbuffers::DetachedBuffer frame, bool completes_request) {
+void Session::enqueue(flatbuffers::DetachedBuffer payload, bool completes_request) {
   if (completes_request) {
     uint32_t before = inflight_.fetch_sub(1, std::memory_order_relaxed);
     if (before == limits_.max_inflight) resume_signal_.cancel();
   }
   if (closed_) return;
-  outbound_bytes_ += frame.size();
+  OutFrame frame{{}, std::move(payload)};
+  framing::encode_header(frame.header.data(), static_cast<uint32_t>(frame.payload.size()));
+  outbound_bytes_ += framing::kHeaderBytes + frame.payload.size();
   outbound_.push_back(std::move(frame));
   if (outbound_bytes_ > limits_.max_outbound_bytes) {
     logging::get("net")->warn("session {} ({}): {} bytes unsent (cap {}); the peer is not reading, closing",

@@ -2,6 +2,7 @@
 // One client connection: one strand, one reader coroutine, one writer coroutine, one watchdog
 // (STYLE habit 8). Frames are decoded incrementally (common/framing.h) and handed to the
 // FrameHandler on the strand; responses come back through send() from any thread.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,9 +60,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Spawns the reader, writer and watchdog on the strand.
   void start();
-  // Queues an encoded frame (header included) for writing. Thread-safe. Counts one request as
-  // answered when `completes_request` is true.
-  void send(flatbuffers::DetachedBuffer frame, bool completes_request = true);
+  // Queues a finished FlatBuffer (an Envelope) for writing; the session adds the frame header.
+  // Thread-safe. Counts one request as answered when `completes_request` is true.
+  void send(flatbuffers::DetachedBuffer payload, bool completes_request = true);
   // Writes what is queued, then closes. Thread-safe, idempotent.
   void close(std::string reason);
   // Stops reading new requests (shutdown phase 1). Thread-safe.
@@ -78,7 +79,11 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> read_loop();
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watchdog();
-  void enqueue(flatbuffers::DetachedBuffer frame, bool completes_request);
+  struct OutFrame {
+    std::array<char, framing::kHeaderBytes> header;
+    flatbuffers::DetachedBuffer payload;
+  };
+  void enqueue(flatbuffers::DetachedBuffer payload, bool completes_request);
   void do_close(const std::string& reason);
   bool read_paused() const;
 
@@ -95,7 +100,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer write_signal_;
   asio::steady_timer resume_signal_;  // wakes a reader paused by too many in-flight requests
   asio::steady_timer watchdog_timer_;
-  std::deque<flatbuffers::DetachedBuffer> outbound_;
+  std::deque<OutFrame> outbound_;
   size_t outbound_bytes_ = 0;
   int64_t last_activity_ms_ = 0;
   int64_t frame_started_ms_ = 0;

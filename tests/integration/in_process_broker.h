@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "broker/broker.h"
+#include "common/logging.h"
 #include "tests/support/temp_dir.h"
 #include "tidemq/options.h"
 
@@ -18,6 +19,7 @@ class InProcessBroker {
     config_.data_dir = dir_.str();
     config_.listen = "127.0.0.1:0";
     config_.log_level = "warn";
+    (void)logging::init(config_.log_level);
     start();
   }
   ~InProcessBroker() { broker_.reset(); }
