@@ -72,6 +72,7 @@ struct Connection::Io {
   asio::steady_timer sweep_timer{ctx};
   asio::steady_timer connect_timer{ctx};
   asio::ip::tcp::resolver resolver{ctx};
+  bool stopping = false;  // I/O thread only
 };
 
 // One TCP session (a connect attempt and, if it succeeds, its reads and writes). Handlers hold
@@ -230,11 +231,16 @@ void Connection::close() {
     io_->resolver.cancel();
     for (auto& [id, p] : failed) p.handler(Status(StatusCode::kShuttingDown, "connection closed"));
     io_->work.reset();
+    // Handlers already queued (a sweep that re-arms, a stale read) must not keep run() alive;
+    // whatever is left is destroyed with the io_context.
+    io_->stopping = true;
+    io_->ctx.stop();
   });
   thread_.join();
 }
 
 void Connection::arm_sweep() {
+  if (io_->stopping) return;
   io_->sweep_timer.expires_after(kSweepPeriod);
   io_->sweep_timer.async_wait([this](const asio::error_code& ec) {
     if (ec) return;  // cancelled at close
