@@ -403,19 +403,8 @@ bool Connection::handle_frame(const std::shared_ptr<Session>& s, std::string byt
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   flatbuffers::Verifier verifier(data, bytes.size());
   if (!wire::VerifyEnvelopeBuffer(verifier)) {
-    // A builder finished with FinishSizePrefixed and sent without its prefix yields a payload
-    // whose scalars sit 4 bytes off their alignment. Bounds and types are still checked here;
-    // say once that the broker should finish its envelopes with Finish().
-    flatbuffers::Verifier unaligned(data, bytes.size(), 64, 1000000, /*check_alignment=*/false);
-    if (!wire::VerifyEnvelopeBuffer(unaligned)) {
-      on_loss(s, Status::protocol("broker sent a frame that fails verification"));
-      return false;
-    }
-    static std::once_flag warned;
-    std::call_once(warned, [] {
-      log()->warn("broker frames are misaligned FlatBuffers (size-prefixed builder?); accepted after an "
-                  "alignment-free verification");
-    });
+    on_loss(s, Status::protocol("broker sent a frame that fails verification"));
+    return false;
   }
   const wire::Envelope* env = wire::GetEnvelope(bytes.data());
   ResponseHandler handler;
