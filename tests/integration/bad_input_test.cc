@@ -12,64 +12,15 @@
 #include "common/framing.h"
 #include "schemas/envelope_generated.h"
 #include "tests/integration/in_process_broker.h"
+#include "tests/integration/raw_client.h"
 #include "tidemq/producer.h"
 
 using namespace tidemq;
-using asio::ip::tcp;
+using tidemq::test::RawClient;
+using tidemq::test::envelope_of;
+using tidemq::test::hello;
 
 namespace {
-
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) : socket_(io_) {
-    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    timeval tv{5, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  void send(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes.data(), bytes.size())); }
-  void send_frame(flatbuffers::FlatBufferBuilder& fbb) {
-    send(framing::encode_frame(std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize())));
-  }
-  // The next frame, or nullopt when the broker closed the connection (or 5 s passed).
-  std::optional<std::string> read_frame() {
-    char header[4];
-    asio::error_code ec;
-    asio::read(socket_, asio::buffer(header), ec);
-    if (ec) return std::nullopt;
-    uint32_t len = coding::get_u32(header);
-    REQUIRE(len < (16u << 20));
-    std::string body(len, '\0');
-    asio::read(socket_, asio::buffer(body), ec);
-    if (ec) return std::nullopt;
-    return body;
-  }
-  bool closed_by_peer() {
-    char c;
-    asio::error_code ec;
-    socket_.read_some(asio::buffer(&c, 1), ec);
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
-
- private:
-  asio::io_context io_;
-  tcp::socket socket_;
-};
-
-const wire::Envelope& envelope_of(const std::string& frame) {
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
-  REQUIRE(wire::VerifyEnvelopeBuffer(v));
-  return *wire::GetEnvelope(frame.data());
-}
-
-void hello(RawClient& c) {
-  flatbuffers::FlatBufferBuilder fbb;
-  auto h = wire::CreateHelloRequest(fbb, fbb.CreateString("raw"), wire::ClientKind::ADMIN, 1);
-  fbb.Finish(wire::CreateEnvelope(fbb, 1, wire::Body::HelloRequest, h.Union()));
-  c.send_frame(fbb);
-  auto f = c.read_frame();
-  REQUIRE(f);
-  CHECK(envelope_of(*f).body_type() == wire::Body::HelloResponse);
-}
 
 std::unique_ptr<Producer> producer_for(const test::InProcessBroker& b) {
   ProducerOptions o;
@@ -94,7 +45,7 @@ TEST_CASE("hostile input is refused per connection while others keep working") {
   cfg.max_frame_bytes = 1 << 20;
   cfg.max_message_bytes = 512 * 1024;
   test::InProcessBroker broker(cfg);
-  uint16_t port = static_cast<uint16_t>(std::stoi(broker.address().substr(broker.address().rfind(':') + 1)));
+  uint16_t port = broker.port();
   auto bystander = producer_for(broker);
   // Create the topic through a raw request to exercise that path too.
   {

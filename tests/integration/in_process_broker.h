@@ -37,6 +37,7 @@ class InProcessBroker {
   }
 
   std::string address() const { return config_.listen; }
+  uint16_t port() const { return static_cast<uint16_t>(std::stoi(config_.listen.substr(config_.listen.rfind(':') + 1))); }
   ClientOptions client_options() const {
     ClientOptions o;
     o.broker = address();
