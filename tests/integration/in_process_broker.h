@@ -15,7 +15,9 @@ namespace tidemq::test {
 
 class InProcessBroker {
  public:
-  explicit InProcessBroker(broker::BrokerConfig config = {}) : config_(std::move(config)) {
+  // `env` (optional, e.g. a FaultEnv) must outlive the broker.
+  explicit InProcessBroker(broker::BrokerConfig config = {}, leveldb::Env* env = nullptr)
+      : config_(std::move(config)), env_(env) {
     config_.data_dir = dir_.str();
     config_.listen = "127.0.0.1:0";
     config_.log_level = "warn";
@@ -25,7 +27,7 @@ class InProcessBroker {
   ~InProcessBroker() { broker_.reset(); }
 
   void start() {
-    broker_ = std::make_unique<broker::Broker>(config_);
+    broker_ = std::make_unique<broker::Broker>(config_, Clock::system(), env_);
     auto st = broker_->start();
     REQUIRE_MESSAGE(st.is_ok(), st.to_string());
     config_.listen = "127.0.0.1:" + std::to_string(broker_->port());  // keep the port on restart
@@ -49,6 +51,7 @@ class InProcessBroker {
  private:
   TempDir dir_;
   broker::BrokerConfig config_;
+  leveldb::Env* env_;
   std::unique_ptr<broker::Broker> broker_;
 };
 
