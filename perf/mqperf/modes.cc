@@ -98,15 +98,27 @@ Summary run_produce(const PerfOptions& o) {
       ProducerPlan plan{i, split_count(o.count, o.producers, i), o.rate / o.producers, false};
       group.spawn([&o, plan, &stop, &producers] { run_producer(o, plan, stop, producers); });
     }
+    // Gives up when no send is acknowledged for the request timeout (the broker went away):
+    // sends then fail fast, and the run would otherwise spin through its quota or duration.
+    uint64_t last_acked = 0;
+    int64_t last_progress_us = start_us;
     while (!group.all_finished()) {
       std::this_thread::sleep_for(kWaitStep);
-      if (!stop && o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
+      const int64_t now = steady_now_us();
+      if (const uint64_t acked = producers.done(); acked != last_acked) {
+        last_acked = acked;
+        last_progress_us = now;
+      }
+      if (stop) continue;
+      if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
         stop = true;
         stopped_by_duration = true;
-      }
-      if (!stop && g_interrupted) {
+      } else if (g_interrupted) {
         stop = true;
         s.interrupted = true;
+      } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
+        stop = true;
+        s.stalled = true;
       }
     }
     group.join();
@@ -272,7 +284,7 @@ Summary run_e2e(const PerfOptions& o) {
     while (!readers.all_finished()) {
       std::this_thread::sleep_for(kWaitStep);
       const int64_t now = steady_now_us();
-      const uint64_t progress = received.load() + producers.done() + producers.errors();
+      const uint64_t progress = received.load() + producers.done();
       if (progress != last_progress) {
         last_progress = progress;
         last_progress_us = now;

@@ -54,11 +54,14 @@ json_get() {
   python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).read()); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# expect_one_line_error FILE: stderr must be exactly one line starting "<tool>: ".
+# expect_one_line_error FILE TOOL: stderr must hold exactly one line of the tool's own, starting
+# "<tool>: ". Log lines of the client library ("[2026-01-01 00:00:00.000] [client] ...") are not the
+# tool's output and are skipped: the library logs to stderr and has no public switch to quiet it.
 expect_one_line_error() {
   local file=$1 tool=$2
-  local n
-  n=$(wc -l <"$file")
+  local own n
+  own=$(grep -Ev '^\[[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\] \[[a-z_]+\] ' "$file" || true)
+  n=$(printf '%s' "$own" | grep -c '' || true)
   [[ $n -eq 1 ]] || fail "expected one stderr line, got $n: $(cat "$file")"
-  grep -q "^$tool: " "$file" || fail "stderr does not start with '$tool: ': $(cat "$file")"
+  [[ $own == "$tool: "* ]] || fail "stderr does not start with '$tool: ': $(cat "$file")"
 }
