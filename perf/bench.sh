@@ -153,7 +153,7 @@ for line in open(f"{work}/workloads.tsv"):
     if p99 is None:
         fmt_p99 = "-"
     elif p99 >= 1000:
-        fmt_p99 = f"{p99 / 1000:.1f} ms"
+        fmt_p99 = f"{p99 / 1e6:.2f} s" if p99 >= 1e6 else f"{p99 / 1000:.1f} ms"
     else:
         fmt_p99 = f"{p99:.0f} µs"
     print(f"| {name} | `{cmd}` | {fmt_rate} | {fmt_mb} | {fmt_p99} | {target} | {ok}/{len(results)} |")
