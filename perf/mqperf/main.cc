@@ -4,6 +4,7 @@
 // Exit codes: 0 every requested message went through without error; 1 otherwise (the summary is
 // still printed); 2 usage error.
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +18,13 @@
 namespace tidemq::perf {
 namespace {
 
-void on_signal(int) { request_interrupt(); }
+// First SIGINT/SIGTERM: stop sending, wait for what is in flight, print the summary. A second one
+// exits at once (e.g. when a connection will not close).
+std::atomic<int> g_signals{0};
+void on_signal(int) {
+  if (g_signals.fetch_add(1) > 0) std::_Exit(130);
+  request_interrupt();
+}
 
 int usage_error(const std::string& reason) {
   std::cerr << "mqperf: " << reason << '\n';
