@@ -1,5 +1,7 @@
 #include "broker/executors.h"
 
+#include <pthread.h>
+
 #include "common/logging.h"
 
 namespace tidemq::broker {
@@ -12,6 +14,7 @@ Executors::~Executors() { join(); }
 void Executors::start() {
   for (unsigned i = 0; i < io_threads_; ++i) {
     threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "tmq-io");
       for (;;) {
         try {
           io_.run();

@@ -160,6 +160,10 @@ asio::awaitable<void> Session::watchdog() {
 }
 
 void Session::send(flatbuffers::DetachedBuffer payload, bool completes_request) {
+  if (strand_.running_in_this_thread()) {
+    enqueue(std::move(payload), completes_request);
+    return;
+  }
   auto self = shared_from_this();
   auto holder = std::make_shared<flatbuffers::DetachedBuffer>(std::move(payload));
   asio::post(strand_, [self, holder, completes_request] {

@@ -1,6 +1,8 @@
 // LogStore lifecycle, append() and the group-committing writer thread.
 #include "broker/store/log_store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "broker/store/key_layout.h"
@@ -181,7 +183,10 @@ Status LogStore::open() {
                                  }});
   }
   m.running = true;
-  m.writer = std::thread([&m] { m.writer_loop(); });
+  m.writer = std::thread([&m] {
+    pthread_setname_np(pthread_self(), "tmq-writer");
+    m.writer_loop();
+  });
   return Status::ok();
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "tidemq/log.h"
 #include "tools/mqadmin/command.h"
 
 namespace tidemq::tools {
@@ -69,6 +70,8 @@ int run(int argc, char** argv) {
   }
   if (!selected) return fail(2, "no command given (see mqadmin --help)");
 
+  // mqadmin reports every failure itself, in one line: the library stays quiet.
+  (void)set_client_log_level("off");
   CommandEnv env{global, std::cout};
   Status st = selected(env);
   std::cout.flush();

@@ -79,11 +79,14 @@ void append_all(Services& s, const TopicConfig& topic, const wire::ProduceReques
     }
     s.metrics.messages_in.fetch_add(header->record_count, std::memory_order_relaxed);
     s.metrics.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
-    s.log.append(topic.topic_id, pb->partition(), std::string(bytes),
-                 [call, i](Result<AppendResult> r) {
-                   if (r.is_ok()) call->complete(i, Status::ok(), *r);
-                   else call->complete(i, r.status());
-                 });
+    // The callback runs on the store's writer thread: hand the outcome straight to the session's
+    // strand so building the response never delays the next group commit.
+    s.log.append(topic.topic_id, pb->partition(), std::string(bytes), [call, i](Result<AppendResult> r) {
+      asio::post(call->responder.session().strand(), [call, i, r = std::move(r)]() mutable {
+        if (r.is_ok()) call->complete(i, Status::ok(), *r);
+        else call->complete(i, r.status());
+      });
+    });
   }
 }
 
