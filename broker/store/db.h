@@ -21,8 +21,8 @@ struct DbOptions {
   std::string path;                   // directory; created if missing
   FlushMode flush = FlushMode::kSync;
   leveldb::Env* env = nullptr;        // nullptr = leveldb::Env::Default(); tests inject faults
-  size_t write_buffer_bytes = 64 << 20;
-  size_t max_file_bytes = 64 << 20;
+  size_t write_buffer_bytes = 128 << 20;
+  size_t max_file_bytes = 4 << 20;
   size_t block_cache_bytes = 64 << 20;
   bool compression = false;           // message bodies are usually incompressible
 };
