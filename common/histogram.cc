@@ -39,17 +39,19 @@ void Histogram::merge(const Histogram& o) {
 
 void Histogram::reset() { *this = Histogram(); }
 
-uint64_t Histogram::percentile(double q) const {
-  if (count_ == 0) return 0;
+uint64_t Histogram::percentile(double q) const { return percentile_of(counts_, count_, max_, q); }
+
+uint64_t Histogram::percentile_of(std::span<const uint64_t> counts, uint64_t count, uint64_t max, double q) {
+  if (count == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
-  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count)));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    seen += counts_[i];
-    if (seen >= rank) return std::min(bucket_upper(static_cast<int>(i)), max_);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    seen += counts[i];
+    if (seen >= rank) return std::min(bucket_upper(static_cast<int>(i)), max);
   }
-  return max_;
+  return max;
 }
 
 }  // namespace tidemq

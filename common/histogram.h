@@ -4,6 +4,7 @@
 // Not thread-safe: keep one per thread and merge().
 #include <array>
 #include <cstdint>
+#include <span>
 
 namespace tidemq {
 
@@ -25,6 +26,8 @@ class Histogram {
 
   static int bucket_of(uint64_t value);
   static uint64_t bucket_upper(int bucket);
+  // percentile() over any per-bucket counts laid out like this histogram's (kBuckets of them).
+  static uint64_t percentile_of(std::span<const uint64_t> counts, uint64_t count, uint64_t max, double q);
 
  private:
   std::array<uint64_t, kBuckets> counts_{};

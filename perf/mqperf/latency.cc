@@ -28,16 +28,7 @@ LatencySnapshot LatencySnapshot::since(const LatencySnapshot& earlier) const {
 }
 
 uint64_t LatencySnapshot::percentile(double q) const {
-  if (count_ == 0) return 0;
-  q = std::clamp(q, 0.0, 1.0);
-  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
-  rank = std::max<uint64_t>(rank, 1);
-  uint64_t seen = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    seen += counts_[i];
-    if (seen >= rank) return std::min(Histogram::bucket_upper(static_cast<int>(i)), max_);
-  }
-  return max_;
+  return Histogram::percentile_of(counts_, count_, max_, q);
 }
 
 LatencyRecorder::LatencyRecorder() : counts_(new std::atomic<uint64_t>[Histogram::kBuckets]) {
