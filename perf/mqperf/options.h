@@ -34,7 +34,7 @@ struct PerfOptions {
   std::string group;          // consumer group: not supported yet
   std::string timeline;       // CSV file: second,produced,delivered,lag
   bool json = false;          // summary as one JSON object on stdout
-  int64_t request_timeout_ms = 10000;  // a request (and a stalled run) gives up after this
+  int64_t request_timeout_ms = 30000;  // a request (and a stalled run) gives up after this
 };
 
 inline constexpr uint64_t kDefaultCount = 1'000'000;

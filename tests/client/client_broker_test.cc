@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/broker_process.h"
+#include "tests/support/read_all.h"
 #include "tests/support/temp_dir.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
@@ -42,19 +43,7 @@ struct Fixture {
     REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
   }
 
-  std::vector<Message> read_all(const std::string& topic) {
-    auto reader = PartitionReader::create(options_for(broker), topic);
-    REQUIRE_MESSAGE(reader.is_ok(), reader.status().to_string());
-    REQUIRE((*reader)->assign_all_from_start().is_ok());
-    std::vector<Message> out;
-    for (;;) {
-      auto batch = (*reader)->poll(300ms);
-      REQUIRE_MESSAGE(batch.is_ok(), batch.status().to_string());
-      if (batch->empty()) break;
-      for (auto& m : *batch) out.push_back(std::move(m));
-    }
-    return out;
-  }
+  std::vector<Message> read_all(const std::string& topic) { return test::read_all(options_for(broker), topic); }
 };
 
 // "m<i>" (built without `"m" + std::to_string(i)`, on which GCC 12 warns falsely).
@@ -178,7 +167,7 @@ TEST_CASE("kill -9 and restart mid-stream: retries keep ids, nothing duplicated,
       (*producer)->send_async(std::move(m), out.callback(i));
     }
   });
-  while (out.done() < n / 3) std::this_thread::sleep_for(1ms);
+  REQUIRE(out.wait_for(n / 3, 60s));
   f.broker.kill9();
   REQUIRE_MESSAGE(f.broker.start(port), f.broker.error());
   sender.join();

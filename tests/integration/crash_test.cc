@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "tests/support/broker_process.h"
+#include "tests/support/read_all.h"
 #include "tests/support/temp_dir.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
@@ -92,18 +93,10 @@ TEST_CASE("kill -9 during acknowledged produces loses no acknowledged message (f
     producer->reset();  // gives up on what was not acknowledged
   }
   REQUIRE_MESSAGE(broker.start(port), broker.error());
-  auto reader = PartitionReader::create(options_for(broker), "crash");
-  REQUIRE(reader.is_ok());
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> stored;
-  REQUIRE((*reader)->assign_all_from_start().is_ok());
-  for (;;) {
-    auto batch = (*reader)->poll(1000ms);
-    REQUIRE_MESSAGE(batch.is_ok(), batch.status().to_string());
-    if (batch->empty()) break;
-    for (const auto& m : *batch) {
-      auto [it, inserted] = stored.emplace(std::make_pair(static_cast<uint32_t>(m.partition), m.offset), m.id);
-      CHECK_MESSAGE(inserted, "offset delivered twice");
-    }
+  for (const auto& m : test::read_all(options_for(broker), "crash")) {
+    auto [it, inserted] = stored.emplace(std::make_pair(static_cast<uint32_t>(m.partition), m.offset), m.id);
+    CHECK_MESSAGE(inserted, "offset delivered twice");
   }
   std::lock_guard lock(acked.mu);
   size_t lost = 0, moved = 0;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/integration/in_process_broker.h"
+#include "tests/support/read_all.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
@@ -35,19 +36,6 @@ std::unique_ptr<PartitionReader> make_reader(const test::InProcessBroker& b, con
   auto r = PartitionReader::create(b.client_options(), topic);
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
   return std::move(r).value();
-}
-
-// Reads every partition from its start until `n` messages arrived (or a poll comes back empty).
-std::vector<Message> read_all(PartitionReader& reader, size_t n) {
-  REQUIRE(reader.assign_all_from_start().is_ok());
-  std::vector<Message> out;
-  while (out.size() < n) {
-    auto batch = reader.poll(2000ms);
-    REQUIRE_MESSAGE(batch.is_ok(), batch.status().to_string());
-    if (batch->empty()) break;
-    for (auto& m : *batch) out.push_back(std::move(m));
-  }
-  return out;
 }
 
 }  // namespace
@@ -169,8 +157,7 @@ TEST_CASE("a restart keeps topics and data, and offsets continue") {
   REQUIRE(topics.is_ok());
   REQUIRE(topics->size() == 1);
   CHECK((*topics)[0].partitions == 3);
-  auto reader = make_reader(broker, "durable");
-  auto all = read_all(*reader, 30);
+  auto all = test::read_all(broker.client_options(), "durable");
   CHECK(all.size() == 30);
   std::set<std::string> bodies;
   for (auto& m : all) bodies.insert(m.body);

@@ -15,7 +15,8 @@ struct ClientOptions {
   std::string client_id;                   // empty: "<hostname>-<pid>"
   std::chrono::milliseconds connect_timeout{3000};
   // A request without a response after this long fails with Timeout.
-  std::chrono::milliseconds request_timeout{10000};
+  // Kafka's request.timeout.ms default: long enough to ride out a storage stall of a few seconds.
+  std::chrono::milliseconds request_timeout{30000};
 };
 
 // SPEC §5.1 partition selectors.
@@ -51,7 +52,8 @@ struct ProducerOptions {
   // Bytes of accepted messages not yet sent (all partitions); send_async blocks beyond this.
   size_t max_buffered_bytes = 64 * 1024 * 1024;
   // A message not acknowledged within this time (all retries included) fails with Timeout.
-  std::chrono::milliseconds delivery_timeout{30000};
+  // Kafka's delivery.timeout.ms default; at least request_timeout so a timed-out attempt is retried.
+  std::chrono::milliseconds delivery_timeout{120000};
   uint32_t retries = 10;  // attempts after the first, for retriable errors; ids are kept
   std::chrono::milliseconds retry_backoff{100};
   bool idempotent = true;
