@@ -9,6 +9,8 @@
 #include <map>
 #include <mutex>
 
+#include <fmt/format.h>
+
 #include "tests/support/broker_process.h"
 #include "tests/support/read_all.h"
 #include "tests/support/temp_dir.h"
@@ -69,7 +71,7 @@ TEST_CASE("kill -9 during acknowledged produces loses no acknowledged message (f
       for (int i = 0; !stop.load(); ++i) {
         Message m;
         m.topic = "crash";
-        m.body = "c" + std::to_string(cycle) + "-" + std::to_string(i);
+        m.body = fmt::format("c{}-{}", cycle, i);
         (*producer)->send_async(std::move(m), [&acked](const Result<SendResult>& r) {
           std::lock_guard lock(acked.mu);
           if (r.is_ok()) {

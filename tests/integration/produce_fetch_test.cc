@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "tests/integration/in_process_broker.h"
 #include "tests/support/read_all.h"
 #include "tidemq/admin.h"
@@ -147,7 +149,7 @@ TEST_CASE("a restart keeps topics and data, and offsets continue") {
     for (int i = 0; i < 30; ++i) {
       Message m;
       m.topic = "durable";
-      m.body = "m" + std::to_string(i);
+      m.body = fmt::format("m{}", i);
       REQUIRE(producer->send(m).is_ok());
     }
   }
