@@ -5,7 +5,6 @@ namespace tidemq::broker {
 std::vector<std::pair<std::string, uint64_t>> BrokerMetrics::snapshot() const {
   auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   return {
-      {"connections_accepted", v(connections_accepted)},
       {"produce_requests", v(produce_requests)},
       {"messages_in", v(messages_in)},
       {"bytes_in", v(bytes_in)},

@@ -9,7 +9,6 @@
 namespace tidemq::broker {
 
 struct BrokerMetrics {
-  std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> produce_requests{0};
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> bytes_in{0};
