@@ -131,9 +131,12 @@ void Broker::stop() {
   if (m.log) m.log->stop();  // writes whatever is queued
   for (auto& s : m.sessions.all()) s->close("broker shutting down");
   if (m.executors) m.executors->join();
-  m.executors.reset();  // destroys the remaining coroutine frames while their targets still exist
+  // Asio objects (acceptor, timers) go before their io_context; the io_context's destruction then
+  // frees the remaining coroutine frames while the dispatcher and store they point to still exist.
   m.server.reset();
   m.retention_timer.reset();
+  m.executors.reset();
+  m.long_poll.reset();
   m.dispatcher.reset();
   m.log.reset();
   m.topics.reset();
