@@ -327,19 +327,7 @@ void Connection::on_connected(const std::shared_ptr<Session>& s) {
                                  std::chrono::steady_clock::now() + options_.client.request_timeout});
   }
   s->writing.push_back(finish_envelope(fbb, id, wire::Body::HelloRequest, hello.Union()));
-  s->buffers = {asio::buffer(s->writing[0].header, 4),
-                asio::buffer(s->writing[0].payload.data(), s->writing[0].payload.size())};
-  s->write_active = true;
-  asio::async_write(s->socket, s->buffers, [this, s](const asio::error_code& ec, size_t) {
-    s->write_active = false;
-    s->writing.clear();
-    if (s != session_) return;
-    if (ec) {
-      on_loss(s, Status::unavailable("write failed: " + ec.message()));
-      return;
-    }
-    do_write(s);  // requests that queued up while Hello was answered
-  });
+  write_frames(s);  // then do_write() sends what queued up while Hello was answered
 }
 
 void Connection::on_hello(const std::shared_ptr<Session>& s, Result<Frame> r) {
@@ -445,6 +433,10 @@ void Connection::do_write(const std::shared_ptr<Session>& s) {
     }
     s->writing.swap(outbound_);
   }
+  write_frames(s);
+}
+
+void Connection::write_frames(const std::shared_ptr<Session>& s) {
   s->buffers.clear();
   s->buffers.reserve(s->writing.size() * 2);
   for (const auto& f : s->writing) {

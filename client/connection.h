@@ -135,6 +135,8 @@ class Connection {
   void start_read(const std::shared_ptr<Session>& s);
   bool handle_frame(const std::shared_ptr<Session>& s, std::string bytes);
   void do_write(const std::shared_ptr<Session>& s);
+  // One vectored write of s->writing (header + payload per frame); on completion, do_write().
+  void write_frames(const std::shared_ptr<Session>& s);
   void on_loss(const std::shared_ptr<Session>& s, Status why);
   void sweep();
   void arm_sweep();
