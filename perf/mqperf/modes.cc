@@ -77,6 +77,45 @@ class WorkerGroup {
 
 double elapsed_s(int64_t since_us) { return static_cast<double>(steady_now_us() - since_us) / 1e6; }
 
+// Why a supervised group of workers was told to stop (kNone: they finished on their own).
+enum class EarlyStop { kNone, kDuration, kInterrupted, kStalled };
+struct Supervision {
+  EarlyStop reason = EarlyStop::kNone;
+  int64_t at_us = 0;  // when it was stopped; for a stall, the last progress
+};
+
+// Waits for `group`, setting `stop` when --duration is up, on Ctrl-C, or when `progress()` has not
+// moved for the request timeout (the broker went away: operations then fail fast and the run
+// would otherwise spin through its quota or duration).
+template <typename Progress>
+Supervision supervise(const PerfOptions& o, WorkerGroup& group, std::atomic<bool>& stop, int64_t start_us,
+                      Progress progress) {
+  Supervision out;
+  uint64_t last = 0;
+  int64_t last_progress_us = start_us;
+  while (!group.all_finished()) {
+    std::this_thread::sleep_for(kWaitStep);
+    const int64_t now = steady_now_us();
+    if (const uint64_t p = progress(); p != last) {
+      last = p;
+      last_progress_us = now;
+    }
+    if (stop) continue;
+    if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
+      out = {EarlyStop::kDuration, now};
+    } else if (g_interrupted) {
+      out = {EarlyStop::kInterrupted, now};
+    } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
+      out = {EarlyStop::kStalled, last_progress_us};
+    } else {
+      continue;
+    }
+    stop = true;
+  }
+  group.join();
+  return out;
+}
+
 }  // namespace
 
 void request_interrupt() { g_interrupted.store(true, std::memory_order_relaxed); }
@@ -98,30 +137,10 @@ Summary run_produce(const PerfOptions& o) {
       ProducerPlan plan{i, split_count(o.count, o.producers, i), o.rate / o.producers, false};
       group.spawn([&o, plan, &stop, &producers] { run_producer(o, plan, stop, producers); });
     }
-    // Gives up when no send is acknowledged for the request timeout (the broker went away):
-    // sends then fail fast, and the run would otherwise spin through its quota or duration.
-    uint64_t last_acked = 0;
-    int64_t last_progress_us = start_us;
-    while (!group.all_finished()) {
-      std::this_thread::sleep_for(kWaitStep);
-      const int64_t now = steady_now_us();
-      if (const uint64_t acked = producers.done(); acked != last_acked) {
-        last_acked = acked;
-        last_progress_us = now;
-      }
-      if (stop) continue;
-      if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
-        stop = true;
-        stopped_by_duration = true;
-      } else if (g_interrupted) {
-        stop = true;
-        s.interrupted = true;
-      } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
-        stop = true;
-        s.stalled = true;
-      }
-    }
-    group.join();
+    const Supervision sv = supervise(o, group, stop, start_us, [&producers] { return producers.done(); });
+    stopped_by_duration = sv.reason == EarlyStop::kDuration;
+    s.interrupted = sv.reason == EarlyStop::kInterrupted;
+    s.stalled = sv.reason == EarlyStop::kStalled;
   }
   monitor.stop();
 
@@ -180,7 +199,6 @@ Summary run_consume(const PerfOptions& o) {
   std::atomic<uint64_t> received{0};
   std::atomic<int64_t> target_reached_us{0};
   const int64_t start_us = steady_now_us();
-  int64_t last_progress_us = start_us;
   int64_t end_us = 0;
   {
     WorkerGroup group;
@@ -193,29 +211,10 @@ Summary run_consume(const PerfOptions& o) {
         run_reader(o, plan, stop, received, target_reached_us, consumers);
       });
     }
-    uint64_t last_received = 0;
-    while (!group.all_finished()) {
-      std::this_thread::sleep_for(kWaitStep);
-      const int64_t now = steady_now_us();
-      if (const uint64_t r = received.load(); r != last_received) {
-        last_received = r;
-        last_progress_us = now;
-      }
-      if (stop) continue;
-      if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
-        stop = true;
-        end_us = now;
-      } else if (g_interrupted) {
-        stop = true;
-        s.interrupted = true;
-        end_us = now;
-      } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
-        stop = true;
-        s.stalled = true;
-        end_us = last_progress_us;
-      }
-    }
-    group.join();
+    const Supervision sv = supervise(o, group, stop, start_us, [&received] { return received.load(); });
+    s.interrupted = sv.reason == EarlyStop::kInterrupted;
+    s.stalled = sv.reason == EarlyStop::kStalled;
+    end_us = sv.at_us;
   }
   monitor.stop();
 
