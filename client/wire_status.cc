@@ -27,6 +27,11 @@ StatusCode status_code_from_wire(wire::ErrorCode code) {
     case W::TOO_MANY_CONNECTIONS: return StatusCode::kTooManyConnections;
     case W::UNSUPPORTED: return StatusCode::kUnsupported;
     case W::INTERNAL: return StatusCode::kInternal;
+    case W::UNKNOWN_MEMBER: return StatusCode::kUnknownMember;
+    case W::ILLEGAL_GENERATION: return StatusCode::kIllegalGeneration;
+    case W::NOT_ASSIGNED: return StatusCode::kNotAssigned;
+    case W::GROUP_NOT_FOUND: return StatusCode::kGroupNotFound;
+    case W::DISK_FULL: return StatusCode::kDiskFull;
   }
   // A code from a newer broker that this client does not know.
   return StatusCode::kUnknown;

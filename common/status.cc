@@ -26,6 +26,11 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kTooManyConnections: return "TOO_MANY_CONNECTIONS";
     case StatusCode::kUnsupported: return "UNSUPPORTED";
     case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kUnknownMember: return "UNKNOWN_MEMBER";
+    case StatusCode::kIllegalGeneration: return "ILLEGAL_GENERATION";
+    case StatusCode::kNotAssigned: return "NOT_ASSIGNED";
+    case StatusCode::kGroupNotFound: return "GROUP_NOT_FOUND";
+    case StatusCode::kDiskFull: return "DISK_FULL";
   }
   return "UNKNOWN";
 }

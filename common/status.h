@@ -37,6 +37,11 @@ enum class StatusCode : uint8_t {
   kTooManyConnections,
   kUnsupported,
   kInternal,
+  kUnknownMember,       // consumer group: the member expired or left; join again
+  kIllegalGeneration,   // consumer group: a commit fenced off (stale generation / ownership)
+  kNotAssigned,         // consumer group: the partition is not owned by this member
+  kGroupNotFound,
+  kDiskFull,            // free disk space below the broker's low-water mark: writes refused
 };
 
 std::string_view status_code_name(StatusCode code);

@@ -28,6 +28,11 @@ wire::ErrorCode to_wire(StatusCode code) {
     case StatusCode::kTooManyConnections: return W::TOO_MANY_CONNECTIONS;
     case StatusCode::kUnsupported: return W::UNSUPPORTED;
     case StatusCode::kInternal: return W::INTERNAL;
+    case StatusCode::kUnknownMember: return W::UNKNOWN_MEMBER;
+    case StatusCode::kIllegalGeneration: return W::ILLEGAL_GENERATION;
+    case StatusCode::kNotAssigned: return W::NOT_ASSIGNED;
+    case StatusCode::kGroupNotFound: return W::GROUP_NOT_FOUND;
+    case StatusCode::kDiskFull: return W::DISK_FULL;
   }
   return W::INTERNAL;
 }

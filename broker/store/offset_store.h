@@ -1,0 +1,65 @@
+#pragma once
+// Committed consumer-group offsets (SPEC §5.2), durable in LevelDB with the broker's flush mode
+// and cached in memory. Key: kOffset | group | topic_id | partition (broker/store/key_layout.h).
+// Keyed by topic id, so a deleted and re-created topic starts without old offsets.
+//
+// Threads: reads (get/list) are in-memory and may run on any thread; writes block on LevelDB
+// (fsync in sync mode) and must not run on an Asio thread.
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "broker/store/db.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+
+namespace tidemq::broker {
+
+struct CommittedOffset {
+  uint64_t offset = 0;     // the next offset to read
+  int64_t commit_ms = 0;   // wall clock of the commit
+};
+
+struct OffsetUpdate {
+  uint32_t topic_id = 0;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+class OffsetStore {
+ public:
+  OffsetStore(Db& db, const Clock& clock);
+
+  // Loads every committed offset into memory.
+  Status load();
+
+  // Member commits: one WriteBatch for all updates (flush mode). An update below the stored
+  // offset is skipped (committed offsets never go backwards). Returns the offset stored after the
+  // call for each update, in order. StorageError (sticky) on a failed write: nothing changes.
+  Result<std::vector<uint64_t>> commit(const std::string& group, const std::vector<OffsetUpdate>& updates);
+  // Admin reset: sets the offsets as given, also backwards. One WriteBatch.
+  Status reset(const std::string& group, const std::vector<OffsetUpdate>& updates);
+
+  std::optional<CommittedOffset> get(const std::string& group, uint32_t topic_id, uint32_t partition) const;
+  // Every committed offset of a group: (topic_id, partition) -> offset.
+  std::map<std::pair<uint32_t, uint32_t>, CommittedOffset> list(const std::string& group) const;
+  // Groups that have committed offsets (sorted).
+  std::vector<std::string> groups() const;
+
+  // Deletes a group's offsets / every group's offsets of a topic. One WriteBatch each.
+  Status remove_group(const std::string& group);
+  Status remove_topic(uint32_t topic_id);
+
+ private:
+  Db& db_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, uint32_t, uint32_t>, CommittedOffset> offsets_ GUARDED_BY(mu_);
+};
+
+}  // namespace tidemq::broker
