@@ -1,5 +1,6 @@
 #include "broker/store/key_layout.h"
 
+#include "common/check.h"
 #include "common/coding.h"
 
 namespace tidemq::broker::keys {
@@ -9,6 +10,7 @@ namespace {
 constexpr size_t kLogKeyBytes = 1 + 4 + 4 + 8;
 constexpr size_t kPartitionKeyBytes = 1 + 4 + 4;
 constexpr size_t kProducerKeyBytes = 1 + 4 + 4 + 8;
+constexpr size_t kOffsetSuffixBytes = 4 + 4;  // after kOffset | u16 len | group
 
 char ks_byte(Keyspace ks) { return static_cast<char>(ks); }
 
@@ -25,6 +27,17 @@ std::string partition_key(Keyspace ks, uint32_t topic_id, uint32_t partition) {
   k[0] = ks_byte(ks);
   coding::put_u32(k.data() + 1, topic_id);
   coding::put_u32(k.data() + 5, partition);
+  return k;
+}
+
+// kOffset | u16 group_len | group: the prefix of every offset key of the group.
+std::string offset_prefix(std::string_view group, size_t reserve) {
+  TIDEMQ_CHECK(group.size() <= 0xffff, "group name longer than a u16 length prefix");
+  std::string k;
+  k.reserve(reserve);
+  k.push_back(ks_byte(Keyspace::kOffset));
+  coding::append_u16(k, static_cast<uint16_t>(group.size()));
+  k.append(group);
   return k;
 }
 
@@ -69,6 +82,27 @@ std::string producer_state(uint32_t topic_id, uint32_t partition, uint64_t produ
   return k;
 }
 
+std::string offset(std::string_view group, uint32_t topic_id, uint32_t partition) {
+  std::string k = offset_prefix(group, 3 + group.size() + kOffsetSuffixBytes);
+  coding::append_u32(k, topic_id);
+  coding::append_u32(k, partition);
+  return k;
+}
+
+std::string offset_group_begin(std::string_view group) { return offset_prefix(group, 3 + group.size()); }
+
+// Every key of the group is the prefix followed by exactly 8 bytes, so prefix + 8 x 0xff + 1
+// byte would do; the prefix's successor (last byte below 0xff incremented, the rest dropped) is
+// shorter and equally tight. The first byte is kOffset (< 0xff), so a successor always exists.
+std::string offset_group_end(std::string_view group) {
+  std::string k = offset_group_begin(group);
+  while (static_cast<uint8_t>(k.back()) == 0xff) k.pop_back();
+  k.back() = static_cast<char>(static_cast<uint8_t>(k.back()) + 1);
+  return k;
+}
+
+std::string group_config(std::string_view group) { return with_name(Keyspace::kGroupConfig, group); }
+
 std::string keyspace_begin(Keyspace ks) { return std::string(1, ks_byte(ks)); }
 
 std::string keyspace_end(Keyspace ks) {
@@ -91,6 +125,19 @@ std::optional<ProducerKey> parse_producer_state(std::string_view key) {
 
 std::optional<std::string_view> parse_topic(std::string_view key) {
   if (key.size() < 2 || key[0] != ks_byte(Keyspace::kTopic)) return std::nullopt;
+  return key.substr(1);
+}
+
+std::optional<OffsetKey> parse_offset(std::string_view key) {
+  if (key.size() < 3 + kOffsetSuffixBytes || key[0] != ks_byte(Keyspace::kOffset)) return std::nullopt;
+  const size_t group_len = coding::get_u16(key.data() + 1);
+  if (key.size() != 3 + group_len + kOffsetSuffixBytes) return std::nullopt;
+  const char* ids = key.data() + 3 + group_len;
+  return OffsetKey{key.substr(3, group_len), coding::get_u32(ids), coding::get_u32(ids + 4)};
+}
+
+std::optional<std::string_view> parse_group_config(std::string_view key) {
+  if (key.size() < 2 || key[0] != ks_byte(Keyspace::kGroupConfig)) return std::nullopt;
   return key.substr(1);
 }
 

@@ -15,6 +15,8 @@ enum class Keyspace : uint8_t {
   kLog = 0x03,            // kLog | u32 topic_id | u32 partition | u64 base_offset -> record batch
   kPartitionStart = 0x04, // kPartitionStart | u32 topic_id | u32 partition -> u64 start offset
   kProducerState = 0x05,  // kProducerState | u32 topic_id | u32 partition | u64 producer_id -> sequences
+  kOffset = 0x06,         // kOffset | u16 group_len | group | u32 topic_id | u32 partition -> committed offset
+  kGroupConfig = 0x07,    // kGroupConfig | group name                   -> GroupConfig
 };
 
 std::string meta(std::string_view name);
@@ -25,6 +27,14 @@ std::string log_begin(uint32_t topic_id, uint32_t partition);
 std::string log_end(uint32_t topic_id, uint32_t partition);
 std::string partition_start(uint32_t topic_id, uint32_t partition);
 std::string producer_state(uint32_t topic_id, uint32_t partition, uint64_t producer_id);
+// Committed offsets. The group name is length-prefixed so that the range of group "a" never
+// contains a key of group "ab" (keys sort by group length first, then name). Names longer than
+// 65535 bytes abort (group names are validated to far less).
+std::string offset(std::string_view group, uint32_t topic_id, uint32_t partition);
+// First and one-past-last key of all offsets of one group.
+std::string offset_group_begin(std::string_view group);
+std::string offset_group_end(std::string_view group);
+std::string group_config(std::string_view group);
 std::string keyspace_begin(Keyspace ks);
 std::string keyspace_end(Keyspace ks);
 
@@ -41,5 +51,13 @@ struct ProducerKey {
 };
 std::optional<ProducerKey> parse_producer_state(std::string_view key);
 std::optional<std::string_view> parse_topic(std::string_view key);
+struct OffsetKey {
+  std::string_view group;  // points into the parsed key
+  uint32_t topic_id;
+  uint32_t partition;
+};
+std::optional<OffsetKey> parse_offset(std::string_view key);
+// The group name of a kGroupConfig key (non-empty).
+std::optional<std::string_view> parse_group_config(std::string_view key);
 
 }  // namespace tidemq::broker::keys

@@ -85,12 +85,80 @@ TEST_CASE("producer state and topic keys round-trip; parsers reject other keys")
 TEST_CASE("keyspaces are ordered and disjoint") {
   using K = keys::Keyspace;
   const std::vector<std::string> samples = {keys::meta("next_topic_id"), keys::topic("a"), keys::log(0, 0, 0),
-                                            keys::partition_start(0, 0), keys::producer_state(0, 0, 0)};
-  const std::vector<K> spaces = {K::kMeta, K::kTopic, K::kLog, K::kPartitionStart, K::kProducerState};
+                                            keys::partition_start(0, 0), keys::producer_state(0, 0, 0),
+                                            keys::offset("g", 0, 0), keys::group_config("g")};
+  const std::vector<K> spaces = {K::kMeta,          K::kTopic,  K::kLog,        K::kPartitionStart,
+                                 K::kProducerState, K::kOffset, K::kGroupConfig};
   for (size_t i = 0; i < samples.size(); ++i) {
     CHECK(bytewise(keys::keyspace_begin(spaces[i]), samples[i]) <= 0);
     CHECK(bytewise(samples[i], keys::keyspace_end(spaces[i])) < 0);
     if (i > 0) CHECK(bytewise(keys::keyspace_end(spaces[i - 1]), keys::keyspace_begin(spaces[i])) <= 0);
   }
   CHECK(bytewise(keys::meta(std::string(300, '\xff')), keys::keyspace_end(K::kMeta)) < 0);
+}
+
+TEST_CASE("keyspace numbers are stable (appended, never renumbered)") {
+  using K = keys::Keyspace;
+  CHECK(static_cast<int>(K::kProducerState) == 0x05);
+  CHECK(static_cast<int>(K::kOffset) == 0x06);
+  CHECK(static_cast<int>(K::kGroupConfig) == 0x07);
+  CHECK(keys::offset("g", 1, 2) == std::string("\x06\x00\x01g\x00\x00\x00\x01\x00\x00\x00\x02", 12));
+  CHECK(keys::group_config("g") == std::string("\x07g", 2));
+}
+
+TEST_CASE("offset keys round-trip and sort by topic then partition within a group") {
+  const std::vector<std::string> groups = {"", "a", "billing", std::string("x\0y", 3), std::string(300, 'g'),
+                                           std::string(3, '\xff')};
+  for (const auto& g : groups) {
+    std::vector<std::pair<uint32_t, uint32_t>> ids = {{0, 0}, {0, 1}, {0, 256}, {1, 0}, {255, UINT32_MAX},
+                                                      {256, 0}, {UINT32_MAX, UINT32_MAX}};
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const std::string k = keys::offset(g, ids[i].first, ids[i].second);
+      auto parsed = keys::parse_offset(k);
+      REQUIRE(parsed);
+      CHECK(parsed->group == g);
+      CHECK(parsed->topic_id == ids[i].first);
+      CHECK(parsed->partition == ids[i].second);
+      CHECK(bytewise(keys::offset_group_begin(g), k) <= 0);
+      CHECK(bytewise(k, keys::offset_group_end(g)) < 0);
+      CHECK(bytewise(keys::keyspace_begin(keys::Keyspace::kOffset), k) <= 0);
+      CHECK(bytewise(k, keys::keyspace_end(keys::Keyspace::kOffset)) < 0);
+      if (i > 0) CHECK(bytewise(keys::offset(g, ids[i - 1].first, ids[i - 1].second), k) < 0);
+      CHECK_FALSE(keys::parse_log(k));
+      CHECK_FALSE(keys::parse_group_config(k));
+    }
+  }
+}
+
+TEST_CASE("a group's offset range holds no key of a group whose name extends or neighbours it") {
+  // "a" is a byte prefix of "ab"; without the length prefix a's range would contain ab's keys.
+  const std::vector<std::string> names = {"a", "ab", "a\xff", "b", "a\x01", "aa", std::string(1, '\xff'), ""};
+  for (const auto& g : names) {
+    for (const auto& other : names) {
+      if (other == g) continue;
+      for (auto [t, p] : {std::pair<uint32_t, uint32_t>{0, 0}, {7, 3}, {UINT32_MAX, UINT32_MAX}}) {
+        const std::string k = keys::offset(other, t, p);
+        const bool inside = bytewise(keys::offset_group_begin(g), k) <= 0 && bytewise(k, keys::offset_group_end(g)) < 0;
+        CHECK_MESSAGE(!inside, "group '" << g << "' range contains a key of '" << other << "'");
+      }
+    }
+  }
+}
+
+TEST_CASE("offset and group config parsers reject malformed and foreign keys") {
+  const std::string k = keys::offset("ab", 1, 2);
+  CHECK_FALSE(keys::parse_offset(k.substr(0, k.size() - 1)));  // truncated
+  CHECK_FALSE(keys::parse_offset(k + "x"));                     // trailing byte
+  std::string wrong_len = k;
+  wrong_len[2] = 3;  // claims a 3-byte group
+  CHECK_FALSE(keys::parse_offset(wrong_len));
+  CHECK_FALSE(keys::parse_offset(keys::offset_group_begin("ab")));
+  CHECK_FALSE(keys::parse_offset(keys::group_config("ab")));
+  CHECK_FALSE(keys::parse_offset(keys::log(1, 2, 3)));
+
+  auto name = keys::parse_group_config(keys::group_config("billing"));
+  REQUIRE(name);
+  CHECK(*name == "billing");
+  CHECK_FALSE(keys::parse_group_config(keys::keyspace_begin(keys::Keyspace::kGroupConfig)));
+  CHECK_FALSE(keys::parse_group_config(keys::topic("billing")));
 }
