@@ -45,6 +45,9 @@ class GroupConfigStore {
  private:
   Db& db_;
   const Clock& clock_;
+  // Writers hold write_mu_ across their LevelDB write (created-vs-replaced is decided and written
+  // atomically); mu_ guards only the map, so lookups never wait for an fsync.
+  std::mutex write_mu_;
   mutable std::mutex mu_;
   std::map<std::string, GroupConfig> configs_ GUARDED_BY(mu_);
 };

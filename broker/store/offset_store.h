@@ -58,6 +58,9 @@ class OffsetStore {
  private:
   Db& db_;
   const Clock& clock_;
+  // Writers hold write_mu_ across their LevelDB write (so the order of writes to a key equals
+  // the order of their memory updates); mu_ guards only the map, so reads never wait for an fsync.
+  std::mutex write_mu_;
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, uint32_t, uint32_t>, CommittedOffset> offsets_ GUARDED_BY(mu_);
 };
