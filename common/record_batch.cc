@@ -159,4 +159,42 @@ void stamp(std::string& batch, uint64_t base_offset, uint64_t store_ms) {
   put_u64(batch.data() + 16, store_ms);
 }
 
+void append_batch_slice(std::string& out, std::string_view batch, uint32_t first_index, uint32_t count,
+                        std::string_view records) {
+  TIDEMQ_CHECK(batch.size() >= kHeaderBytes && count > 0, "append_batch_slice on an unchecked batch");
+  const size_t start = out.size();
+  out.append(batch.data(), kHeaderBytes);
+  out.append(records);
+  char* h = out.data() + start;
+  put_u32(h + 4, static_cast<uint32_t>(kHeaderBytes + records.size()));
+  put_u64(h + 8, get_u64(h + 8) + first_index);
+  put_u32(h + 32, get_u32(h + 32) + first_index);  // sequences wrap like the producer's
+  put_u32(h + 36, count);
+}
+
+Result<std::string> slice_batch(std::string_view batch, uint32_t first_index, uint32_t count) {
+  auto h = parse_header(batch);
+  if (!h.is_ok()) return h.status();
+  if (h->batch_len != batch.size()) return Status::corruption("batch length does not match its bytes");
+  if (count == 0 || uint64_t{first_index} + count > h->record_count) {
+    return Status::invalid_argument("slice [" + std::to_string(first_index) + ", +" + std::to_string(count) +
+                                    ") outside a batch of " + std::to_string(h->record_count) + " records");
+  }
+  // Skip records by their length prefixes (bounds-checked; the batch was validated at append).
+  const char* p = batch.data() + kHeaderBytes;
+  const char* end = batch.data() + batch.size();
+  const char* begin = p;
+  for (uint32_t i = 0; i < first_index + count; ++i) {
+    if (i == first_index) begin = p;
+    if (end - p < 4) return Status::corruption("truncated record length");
+    const uint32_t len = get_u32(p);
+    if (static_cast<size_t>(end - p - 4) < len) return Status::corruption("record longer than its batch");
+    p += 4 + len;
+  }
+  std::string out;
+  out.reserve(kHeaderBytes + static_cast<size_t>(p - begin));
+  append_batch_slice(out, batch, first_index, count, std::string_view(begin, static_cast<size_t>(p - begin)));
+  return out;
+}
+
 }  // namespace tidemq::record

@@ -87,6 +87,19 @@ Result<BatchHeader> validate(std::string_view batch, uint32_t max_message_bytes)
 // Broker side: stamps the offset and store time into a validated batch in place.
 void stamp(std::string& batch, uint64_t base_offset, uint64_t store_ms);
 
+// Returns a valid batch holding records [first_index, first_index + count) of the validated
+// `batch`: header base_offset + first_index, base_sequence + first_index, record_count = count,
+// batch_len adjusted; magic, store_ms and producer_id kept. The records are copied as bytes
+// (one memcpy, no re-encoding). InvalidArgument if count is 0 or the range is past the batch's
+// records; Corruption if the header or the record lengths do not hold together.
+Result<std::string> slice_batch(std::string_view batch, uint32_t first_index, uint32_t count);
+
+// The same for a caller that has already walked the records (broker/delivery/group_filter.cc):
+// appends to `out` the header of `batch` adjusted as slice_batch does, then `records`, which must
+// be exactly the bytes of records [first_index, first_index + count) of `batch`. Not checked.
+void append_batch_slice(std::string& out, std::string_view batch, uint32_t first_index, uint32_t count,
+                        std::string_view records);
+
 // Decodes the records of one validated batch. Calls `fn(const RecordView&)` for each.
 // Returns a Corruption status if the bytes do not parse (never reads out of bounds).
 template <typename Fn>
