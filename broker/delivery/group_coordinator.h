@@ -40,7 +40,7 @@ inline constexpr int64_t kDefaultHeartbeatIntervalMs = 3'000;
 
 struct JoinRequest {
   std::string group;
-  std::string member_id;   // empty: a new member (the coordinator makes an id)
+  std::string member_id;   // empty: a new member (id "<client_id>-<random hex>-<counter>")
   std::string client_id;
   std::string remote;      // "ip:port", for consumerConnection
   uint64_t session_id = 0; // the connection; session_closed(session_id) makes the member leave
@@ -54,7 +54,7 @@ struct MemberView {
   uint32_t generation = 0;
   std::vector<TopicPartition> assignment;  // sorted
   int64_t session_timeout_ms = 0;
-  int64_t heartbeat_interval_ms = kDefaultHeartbeatIntervalMs;
+  int64_t heartbeat_interval_ms = kDefaultHeartbeatIntervalMs;  // min(3 s, session timeout / 3)
 };
 
 struct MemberDescription {
@@ -70,7 +70,8 @@ struct GroupDescription {
   uint32_t generation = 0;
   ConsumeMode mode = ConsumeMode::kClustering;
   std::vector<MemberDescription> members;  // by member id
-  // Clustering: partition -> owner member id, for every owned partition.
+  // Clustering: partition -> owner member id, for every owned partition. Broadcasting: empty
+  // (every subscribed member owns every partition; see the members' assignments).
   std::map<TopicPartition, std::string> owners;
 };
 
@@ -82,7 +83,8 @@ class GroupCoordinator {
   // Strategy and mode of a group (its stored config, or the defaults). Same rules as above.
   using GroupSettings = std::function<std::pair<AssignStrategy, ConsumeMode>(const std::string& group)>;
   // Runs after a group's generation changed (outside the lock): the broker wakes that group's
-  // waiting fetches so members learn the new assignment at once.
+  // waiting fetches so members learn the new assignment at once. Runs on the thread that caused
+  // the change; two threads may report two generations of one group in either order.
   using ChangeListener = std::function<void(const std::string& group, uint32_t generation)>;
 
   GroupCoordinator(const Clock& clock, PartitionCounter partitions, GroupSettings settings);
@@ -125,7 +127,9 @@ class GroupCoordinator {
   void topic_changed(const std::string& topic);
   void settings_changed(const std::string& group);
 
+  // nullopt for a group that never had a member; members empty after the last one left.
   std::optional<GroupDescription> describe(const std::string& group) const;
+  // Kept after the last member leaves, so generations of a group never repeat.
   uint32_t generation(const std::string& group) const;  // 0 for a group without members ever
   bool has_members(const std::string& group) const;
   std::vector<std::string> groups() const;  // groups with members now

@@ -32,13 +32,20 @@ class TokenBucket {
   // message is never split); the message budget never goes below zero beyond what available()
   // granted.
   void charge(uint64_t msgs, uint64_t bytes, int64_t now_ms);
+  // Bytes that may be delivered now, for capping a fetch's read size: UINT64_MAX without a byte
+  // limit, 0 when the byte budget is empty or in debt or when available(1) is 0, else the whole
+  // byte tokens. Does not charge.
+  uint64_t available_bytes(int64_t now_ms);
   // Milliseconds until available() would return at least 1 (0 if it already would; at least 1
   // otherwise).
   int64_t wait_ms(int64_t now_ms);
 
  private:
   void refill(int64_t now_ms) REQUIRES(mu_);
+  bool msgs_ready() const REQUIRES(mu_);
   std::mutex mu_;
+  // Token counts are kept in thousandths (milli-tokens): refilling `rate` × elapsed ms is then
+  // exact for integer rates, so long runs do not drift.
   double msg_rate_ GUARDED_BY(mu_) = 0, byte_rate_ GUARDED_BY(mu_) = 0;
   double msg_cap_ GUARDED_BY(mu_) = 0, byte_cap_ GUARDED_BY(mu_) = 0;
   double msg_tokens_ GUARDED_BY(mu_) = 0, byte_tokens_ GUARDED_BY(mu_) = 0;
@@ -61,6 +68,10 @@ class RateLimiters {
   std::shared_ptr<TokenBucket> find(const std::string& group, const std::string& topic) const;
 
  private:
+  using Rates = std::map<std::string, std::pair<double, double>>;  // topic -> (msgs/s, bytes/s)
+  // Drops the group's buckets whose topic `keep` does not list (every one if `keep` is null).
+  void remove_locked(const std::string& group, const Rates* keep) REQUIRES(mu_);
+
   const Clock& clock_;
   mutable std::mutex mu_;
   // topic "" = the group-wide bucket.
