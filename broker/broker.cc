@@ -3,7 +3,9 @@
 #include <optional>
 #include <thread>
 
+#include "broker/delivery/group_coordinator.h"
 #include "broker/delivery/long_poll.h"
+#include "broker/delivery/rate_limiter.h"
 #include "broker/dispatch/dispatcher.h"
 #include "broker/dispatch/services.h"
 #include "broker/executors.h"
@@ -11,7 +13,9 @@
 #include "broker/net/server.h"
 #include "broker/net/session_registry.h"
 #include "broker/store/db.h"
+#include "broker/store/group_config_store.h"
 #include "broker/store/log_store.h"
+#include "broker/store/offset_store.h"
 #include "broker/store/topic_registry.h"
 #include "common/logging.h"
 
@@ -19,6 +23,9 @@ namespace tidemq::broker {
 
 namespace {
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
+// How often members past their session timeout are expired: a dead member's partitions move
+// within session timeout + this.
+constexpr auto kGroupExpiryInterval = std::chrono::milliseconds(250);
 }
 
 struct Broker::Impl {
@@ -30,6 +37,10 @@ struct Broker::Impl {
   std::unique_ptr<Db> db;
   std::unique_ptr<TopicRegistry> topics;
   std::unique_ptr<LogStore> log;
+  std::unique_ptr<OffsetStore> offsets;
+  std::unique_ptr<GroupConfigStore> group_configs;
+  std::unique_ptr<RateLimiters> rate_limiters;
+  std::unique_ptr<GroupCoordinator> groups;
   std::unique_ptr<Executors> executors;
   std::unique_ptr<LongPoll> long_poll;
   SessionRegistry sessions;
@@ -38,6 +49,7 @@ struct Broker::Impl {
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Server> server;
   std::unique_ptr<asio::steady_timer> retention_timer;
+  std::unique_ptr<asio::steady_timer> expiry_timer;
   bool started = false;
   bool stopped = false;
 
@@ -51,6 +63,16 @@ struct Broker::Impl {
         else if (*n > 0) logging::get("store")->info("retention deleted {} batches", *n);
       });
       schedule_retention();
+    });
+  }
+
+  // In memory and cheap (no I/O): runs on an io thread.
+  void schedule_expiry() {
+    expiry_timer->expires_after(kGroupExpiryInterval);
+    expiry_timer->async_wait([this](const asio::error_code& ec) {
+      if (ec) return;
+      if (size_t n = groups->expire(); n > 0) logging::get("groups")->info("{} member(s) expired", n);
+      schedule_expiry();
     });
   }
 };
@@ -83,14 +105,34 @@ Status Broker::start() {
   TIDEMQ_RETURN_IF_ERROR(m.topics->load());
   m.log = std::make_unique<LogStore>(*m.db, *m.topics, m.clock);
   TIDEMQ_RETURN_IF_ERROR(m.log->open());
+  m.offsets = std::make_unique<OffsetStore>(*m.db, m.clock);
+  TIDEMQ_RETURN_IF_ERROR(m.offsets->load());
+  m.group_configs = std::make_unique<GroupConfigStore>(*m.db, m.clock);
+  TIDEMQ_RETURN_IF_ERROR(m.group_configs->load());
+  m.rate_limiters = std::make_unique<RateLimiters>(m.clock);
+  for (const auto& g : m.group_configs->list()) m.rate_limiters->configure(g);
+  m.groups = std::make_unique<GroupCoordinator>(
+      m.clock,
+      [topics = m.topics.get()](const std::string& topic) {
+        auto t = topics->find(topic);
+        return t ? t->partitions : 0u;
+      },
+      [configs = m.group_configs.get()](const std::string& group) {
+        GroupConfig c = configs->find_or_default(group);
+        return std::make_pair(c.strategy, c.mode);
+      });
 
   m.executors = std::make_unique<Executors>(m.config.io_threads, m.config.blocking_threads);
   m.long_poll = std::make_unique<LongPoll>(m.executors->io(), m.executors->blocking());
   m.log->set_append_listener([lp = m.long_poll.get()](uint32_t topic_id, uint32_t partition, uint64_t) {
     lp->notify(topic_id, partition);
   });
-  m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, m.sessions,
-                                m.metrics, m.executors->blocking(), m.clock.monotonic_ms(), ""});
+  m.groups->set_change_listener([lp = m.long_poll.get()](const std::string& group, uint32_t) {
+    lp->notify_group(group);  // waiting group fetches answer now: members learn the new generation
+  });
+  m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, *m.groups,
+                                *m.offsets, *m.group_configs, *m.rate_limiters, m.sessions, m.metrics,
+                                m.executors->blocking(), m.clock.monotonic_ms(), ""});
   m.dispatcher = std::make_unique<Dispatcher>(*m.services);
   SessionLimits limits;
   limits.max_frame_bytes = m.config.max_frame_bytes;
@@ -104,6 +146,8 @@ Status Broker::start() {
   m.services->listen = m.config.listen_host() + ":" + std::to_string(m.server->port());
   m.retention_timer = std::make_unique<asio::steady_timer>(m.executors->io());
   m.schedule_retention();
+  m.expiry_timer = std::make_unique<asio::steady_timer>(m.executors->io());
+  m.schedule_expiry();
   m.executors->start();
   return Status::ok();
 }
@@ -127,6 +171,7 @@ void Broker::stop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     if (m.retention_timer) asio::post(m.executors->io(), [t = m.retention_timer.get()] { t->cancel(); });
+    if (m.expiry_timer) asio::post(m.executors->io(), [t = m.expiry_timer.get()] { t->cancel(); });
   }
   if (m.log) m.log->stop();  // writes whatever is queued
   for (auto& s : m.sessions.all()) s->close("broker shutting down");
@@ -135,9 +180,14 @@ void Broker::stop() {
   // frees the remaining coroutine frames while the dispatcher and store they point to still exist.
   m.server.reset();
   m.retention_timer.reset();
+  m.expiry_timer.reset();
   m.executors.reset();
   m.long_poll.reset();
   m.dispatcher.reset();
+  m.groups.reset();
+  m.rate_limiters.reset();
+  m.group_configs.reset();
+  m.offsets.reset();
   m.log.reset();
   m.topics.reset();
   m.db.reset();  // closes LevelDB

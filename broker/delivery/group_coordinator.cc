@@ -31,7 +31,7 @@ Result<std::vector<Subscription>> normalize(std::vector<Subscription> subs) {
     if (i > 0 && subs[i].topic == subs[i - 1].topic) {
       return Status::invalid_argument(fmt::format("topic '{}' subscribed twice", subs[i].topic));
     }
-    if (subs[i].expression.empty()) subs[i].expression = "*";
+    if (subs[i].expression.empty()) subs[i].expression.assign(1, '*');  // not = "*": GCC 12 false -Wrestrict
   }
   return subs;
 }

@@ -47,6 +47,18 @@ void LongPoll::notify(uint32_t topic_id, uint32_t partition) {
   }
 }
 
+LongPoll::PartitionKey LongPoll::group_key(std::string_view group) {
+  // Topic id 0xFFFFFFFF is never assigned to a topic; the partition slot holds an FNV-1a hash.
+  uint32_t h = 2166136261u;
+  for (char c : group) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return {0xFFFFFFFFu, h};
+}
+
+void LongPoll::notify_group(std::string_view group) {
+  auto [topic, partition] = group_key(group);
+  notify(topic, partition);
+}
+
 void LongPoll::wake_all() {
   std::map<PartitionKey, std::vector<std::weak_ptr<Waiter>>> all;
   {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,10 @@ class LongPoll {
   // Fires a waiter early (no-op if it already fired).
   void wake(const std::shared_ptr<Waiter>& waiter);
   void notify(uint32_t topic_id, uint32_t partition);
+  // Group fetches also wait on their group's key and are woken when its generation changes
+  // (a hash: a collision only causes a spurious wakeup).
+  static PartitionKey group_key(std::string_view group);
+  void notify_group(std::string_view group);
   // Fires every waiter as timed out (shutdown).
   void wake_all();
   size_t waiting() const;

@@ -28,6 +28,17 @@ constexpr std::array<HandlerFn, kBodyTypes> make_table() {
   at(wire::Body::TopicStatusRequest) = handlers::topic_status;
   at(wire::Body::BrokerStatusRequest) = handlers::broker_status;
   at(wire::Body::QueryMessageRequest) = handlers::query_message;
+  at(wire::Body::JoinGroupRequest) = handlers::join_group;
+  at(wire::Body::HeartbeatRequest) = handlers::heartbeat;
+  at(wire::Body::LeaveGroupRequest) = handlers::leave_group;
+  at(wire::Body::CommitOffsetsRequest) = handlers::commit_offsets;
+  at(wire::Body::FetchOffsetsRequest) = handlers::fetch_offsets;
+  at(wire::Body::UpdateGroupRequest) = handlers::update_group;
+  at(wire::Body::DeleteGroupRequest) = handlers::delete_group;
+  at(wire::Body::ListGroupsRequest) = handlers::list_groups;
+  at(wire::Body::DescribeGroupRequest) = handlers::describe_group;
+  at(wire::Body::ConsumerProgressRequest) = handlers::consumer_progress;
+  at(wire::Body::ResetOffsetsRequest) = handlers::reset_offsets;
   return t;
 }
 constexpr std::array<HandlerFn, kBodyTypes> kHandlers = make_table();
@@ -71,6 +82,9 @@ void Dispatcher::on_stream_error(const std::shared_ptr<Session>& session, const 
   session->send(Responder::finish_frame(fbb, env), /*completes_request=*/false);
 }
 
-void Dispatcher::on_close(Session& session) { services_.sessions.remove(session.id()); }
+void Dispatcher::on_close(Session& session) {
+  services_.sessions.remove(session.id());
+  services_.groups.session_closed(session.id());  // its group members leave: partitions move now
+}
 
 }  // namespace tidemq::broker

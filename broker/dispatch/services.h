@@ -7,11 +7,15 @@
 #include <asio.hpp>
 
 #include "broker/config.h"
+#include "broker/delivery/group_coordinator.h"
 #include "broker/delivery/long_poll.h"
+#include "broker/delivery/rate_limiter.h"
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/session_registry.h"
 #include "broker/store/db.h"
+#include "broker/store/group_config_store.h"
 #include "broker/store/log_store.h"
+#include "broker/store/offset_store.h"
 #include "broker/store/topic_registry.h"
 #include "common/clock.h"
 
@@ -24,6 +28,10 @@ struct Services {
   TopicRegistry& topics;
   LogStore& log;
   LongPoll& long_poll;
+  GroupCoordinator& groups;
+  OffsetStore& offsets;
+  GroupConfigStore& group_configs;
+  RateLimiters& rate_limiters;
   SessionRegistry& sessions;
   BrokerMetrics& metrics;
   asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes

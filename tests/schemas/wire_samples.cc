@@ -50,6 +50,25 @@ fb::Offset<MessageView> message_view(fb::FlatBufferBuilder& fbb, uint64_t offset
                                  1'767'225'600'000, 1'767'225'600'005, 2);
 }
 
+fb::Offset<fb::Vector<fb::Offset<TopicAssignment>>> assignment(fb::FlatBufferBuilder& fbb) {
+  std::vector<uint32_t> parts = {0, 2};
+  std::vector<fb::Offset<TopicAssignment>> a = {CreateTopicAssignmentDirect(fbb, "orders", &parts)};
+  return fbb.CreateVector(a);
+}
+
+fb::Offset<fb::Vector<fb::Offset<PartitionOffset>>> partition_offsets(fb::FlatBufferBuilder& fbb) {
+  std::vector<fb::Offset<PartitionOffset>> o = {
+      CreatePartitionOffsetDirect(fbb, "orders", 0, 42, ErrorCode::NONE, nullptr, true),
+      CreatePartitionOffsetDirect(fbb, "orders", 2, 7, ErrorCode::ILLEGAL_GENERATION, "fenced")};
+  return fbb.CreateVector(o);
+}
+
+fb::Offset<GroupConfig> group_config(fb::FlatBufferBuilder& fbb) {
+  std::vector<fb::Offset<TopicRate>> rates = {CreateTopicRateDirect(fbb, "orders", 500, 0)};
+  return CreateGroupConfigDirect(fbb, "billing", AssignStrategy::STICKY, ConsumeMode::CLUSTERING, "earliest", 2000,
+                                 0, 100, &rates);
+}
+
 fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
   switch (kind) {
     case Body::NONE:
@@ -124,6 +143,65 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
       std::vector<fb::Offset<MessageView>> msgs = {message_view(fbb, 10), message_view(fbb, 11)};
       return CreateQueryMessageResponseDirect(fbb, &msgs).Union();
     }
+    case Body::JoinGroupRequest: {
+      std::vector<fb::Offset<Subscription>> subs = {CreateSubscriptionDirect(fbb, "orders", "TagA || TagB")};
+      return CreateJoinGroupRequestDirect(fbb, "billing", "", &subs, 10000).Union();
+    }
+    case Body::JoinGroupResponse:
+      return CreateJoinGroupResponse(fbb, fbb.CreateString("m-1"), 3, assignment(fbb), 10000, 3000).Union();
+    case Body::HeartbeatRequest:
+      return CreateHeartbeatRequestDirect(fbb, "billing", "m-1", 3).Union();
+    case Body::HeartbeatResponse:
+      return CreateHeartbeatResponse(fbb, 4, assignment(fbb)).Union();
+    case Body::LeaveGroupRequest:
+      return CreateLeaveGroupRequestDirect(fbb, "billing", "m-1").Union();
+    case Body::LeaveGroupResponse:
+      return CreateLeaveGroupResponse(fbb).Union();
+    case Body::CommitOffsetsRequest:
+      return CreateCommitOffsetsRequest(fbb, fbb.CreateString("billing"), fbb.CreateString("m-1"), 3,
+                                        partition_offsets(fbb)).Union();
+    case Body::CommitOffsetsResponse:
+      return CreateCommitOffsetsResponse(fbb, partition_offsets(fbb)).Union();
+    case Body::FetchOffsetsRequest:
+      return CreateFetchOffsetsRequest(fbb, fbb.CreateString("billing"), fbb.CreateString("m-1"), assignment(fbb))
+          .Union();
+    case Body::FetchOffsetsResponse:
+      return CreateFetchOffsetsResponse(fbb, partition_offsets(fbb)).Union();
+    case Body::UpdateGroupRequest:
+      return CreateUpdateGroupRequest(fbb, group_config(fbb)).Union();
+    case Body::UpdateGroupResponse:
+      return CreateUpdateGroupResponse(fbb, group_config(fbb), true).Union();
+    case Body::DeleteGroupRequest:
+      return CreateDeleteGroupRequestDirect(fbb, "billing").Union();
+    case Body::DeleteGroupResponse:
+      return CreateDeleteGroupResponse(fbb).Union();
+    case Body::ListGroupsRequest:
+      return CreateListGroupsRequest(fbb).Union();
+    case Body::ListGroupsResponse: {
+      std::vector<fb::Offset<GroupConfig>> groups = {group_config(fbb)};
+      return CreateListGroupsResponseDirect(fbb, &groups).Union();
+    }
+    case Body::DescribeGroupRequest:
+      return CreateDescribeGroupRequestDirect(fbb, "billing").Union();
+    case Body::DescribeGroupResponse: {
+      std::vector<fb::Offset<Subscription>> subs = {CreateSubscriptionDirect(fbb, "orders", "*")};
+      std::vector<fb::Offset<GroupMember>> members = {
+          CreateGroupMember(fbb, fbb.CreateString("m-1"), fbb.CreateString("client-1"),
+                            fbb.CreateString("127.0.0.1:5000"), fbb.CreateVector(subs), assignment(fbb), 120)};
+      return CreateDescribeGroupResponseDirect(fbb, group_config(fbb), 3, &members).Union();
+    }
+    case Body::ConsumerProgressRequest:
+      return CreateConsumerProgressRequestDirect(fbb, "billing").Union();
+    case Body::ConsumerProgressResponse: {
+      std::vector<fb::Offset<PartitionProgress>> parts = {
+          CreatePartitionProgressDirect(fbb, "orders", 0, 0, 100, 40, 60, "m-1", "client-1", 1'767'225'600'000),
+          CreatePartitionProgressDirect(fbb, "orders", 1, 0, 7, -1, 7, "", "", 0)};
+      return CreateConsumerProgressResponseDirect(fbb, "billing", &parts).Union();
+    }
+    case Body::ResetOffsetsRequest:
+      return CreateResetOffsetsRequestDirect(fbb, "billing", "orders", "earliest").Union();
+    case Body::ResetOffsetsResponse:
+      return CreateResetOffsetsResponse(fbb, partition_offsets(fbb)).Union();
   }
   return 0;
 }

@@ -22,5 +22,17 @@ void list_topics(Services& s, Request& r);
 void topic_status(Services& s, Request& r);
 void broker_status(Services& s, Request& r);
 void query_message(Services& s, Request& r);
+// Consumer groups (group_handlers.cc, offset_handlers.cc, group_admin_handlers.cc).
+void join_group(Services& s, Request& r);
+void heartbeat(Services& s, Request& r);
+void leave_group(Services& s, Request& r);
+void commit_offsets(Services& s, Request& r);
+void fetch_offsets(Services& s, Request& r);
+void update_group(Services& s, Request& r);
+void delete_group(Services& s, Request& r);
+void list_groups(Services& s, Request& r);
+void describe_group(Services& s, Request& r);
+void consumer_progress(Services& s, Request& r);
+void reset_offsets(Services& s, Request& r);
 
 }  // namespace tidemq::broker::handlers

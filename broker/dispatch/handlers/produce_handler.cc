@@ -144,6 +144,7 @@ void produce(Services& s, Request& r) {
       return;
     }
     s.log.ensure_partitions(created->config.topic_id, created->config.partitions);
+    s.groups.topic_changed(created->config.name);
     append_all(s, created->config, *flatbuffers::GetRoot<wire::ProduceRequest>(owned->data()), responder);
   });
 }

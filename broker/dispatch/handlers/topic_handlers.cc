@@ -44,6 +44,7 @@ void create_topic(Services& s, Request& r) {
       return;
     }
     s.log.ensure_partitions(change->config.topic_id, change->config.partitions);
+    s.groups.topic_changed(change->config.name);  // groups subscribed to it get the new partitions
     flatbuffers::FlatBufferBuilder fbb(256);
     auto body = wire::CreateCreateTopicResponse(fbb, to_wire_config(fbb, change->config), change->created);
     responder.reply(fbb, wire::Body::CreateTopicResponse, body.Union());
@@ -63,6 +64,12 @@ void delete_topic(Services& s, Request& r) {
       return;
     }
     if (Status st = s.log.drop_topic(removed->topic_id, removed->partitions); !st.is_ok()) {
+      responder.fail(st);
+      return;
+    }
+    s.groups.topic_changed(removed->name);
+    // Committed offsets are keyed by topic id: a re-created topic starts without them.
+    if (Status st = s.offsets.remove_topic(removed->topic_id); !st.is_ok()) {
       responder.fail(st);
       return;
     }

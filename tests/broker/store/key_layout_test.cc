@@ -156,7 +156,8 @@ TEST_CASE("offset and group config parsers reject malformed and foreign keys") {
   CHECK_FALSE(keys::parse_offset(keys::group_config("ab")));
   CHECK_FALSE(keys::parse_offset(keys::log(1, 2, 3)));
 
-  auto name = keys::parse_group_config(keys::group_config("billing"));
+  const std::string config_key = keys::group_config("billing");  // the view points into it
+  auto name = keys::parse_group_config(config_key);
   REQUIRE(name);
   CHECK(*name == "billing");
   CHECK_FALSE(keys::parse_group_config(keys::keyspace_begin(keys::Keyspace::kGroupConfig)));
