@@ -6,6 +6,7 @@
 // the Verifier did not cover shows up under ASan/UBSan. Unknown union types (which the 2.0.8
 // Verifier accepts, see tests/schemas/envelope_verify_test.cc) are rejected the way the
 // dispatcher does, by the range check, before body() is touched.
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -34,6 +35,15 @@ void walk(Sink& s, const fb::Vector<uint8_t>* v) {
   if (!v) return;
   for (uint8_t b : *v) s.mix(b);
 }
+
+void walk(Sink& s, const fb::Vector<uint32_t>* v) {
+  if (!v) return;
+  s.mix(v->size());
+  for (uint32_t x : *v) s.mix(x);
+}
+
+// Bits, not a value conversion: a fuzzed double may be NaN or out of uint64 range.
+void mix_double(Sink& s, double d) { s.mix(std::bit_cast<uint64_t>(d)); }
 
 // Record batches inside Produce/Fetch bodies: unverified content, parsed with bounds checks.
 void walk_records(Sink& s, const fb::Vector<uint8_t>* v) {
@@ -89,6 +99,85 @@ void walk_error(Sink& s, ErrorCode e, const fb::String* msg) {
   s.mix(static_cast<uint16_t>(e));
   s.mix(EnumNameErrorCode(e)[0]);  // range-checked name lookup ("" when unknown)
   walk(s, msg);
+}
+
+// --- schemas/group.fbs ---
+
+void walk(Sink& s, const Subscription* sub) {
+  if (!sub) return;
+  walk(s, sub->topic());
+  walk(s, sub->expression());
+}
+
+void walk(Sink& s, const TopicAssignment* a) {
+  if (!a) return;
+  walk(s, a->topic());
+  walk(s, a->partitions());
+}
+
+void walk(Sink& s, const fb::Vector<fb::Offset<Subscription>>* v) {
+  walk_tables(s, v, [&](const Subscription* sub) { walk(s, sub); });
+}
+
+void walk(Sink& s, const fb::Vector<fb::Offset<TopicAssignment>>* v) {
+  walk_tables(s, v, [&](const TopicAssignment* a) { walk(s, a); });
+}
+
+void walk(Sink& s, const PartitionOffset* p) {
+  if (!p) return;
+  walk(s, p->topic());
+  s.mix(p->partition());
+  s.mix(p->offset());
+  walk_error(s, p->error(), p->error_message());
+  s.mix(p->committed());
+}
+
+void walk(Sink& s, const fb::Vector<fb::Offset<PartitionOffset>>* v) {
+  walk_tables(s, v, [&](const PartitionOffset* p) { walk(s, p); });
+}
+
+void walk(Sink& s, const TopicRate* r) {
+  if (!r) return;
+  walk(s, r->topic());
+  mix_double(s, r->max_msgs_per_sec());
+  mix_double(s, r->max_bytes_per_sec());
+}
+
+void walk(Sink& s, const GroupConfig* c) {
+  if (!c) return;
+  walk(s, c->name());
+  s.mix(static_cast<uint8_t>(c->strategy()));
+  s.mix(EnumNameAssignStrategy(c->strategy())[0]);
+  s.mix(static_cast<uint8_t>(c->mode()));
+  s.mix(EnumNameConsumeMode(c->mode())[0]);
+  walk(s, c->reset_policy());
+  mix_double(s, c->max_msgs_per_sec());
+  mix_double(s, c->max_bytes_per_sec());
+  s.mix(c->burst_ms());
+  walk_tables(s, c->topic_rates(), [&](const TopicRate* r) { walk(s, r); });
+}
+
+void walk(Sink& s, const GroupMember* m) {
+  if (!m) return;
+  walk(s, m->member_id());
+  walk(s, m->client_id());
+  walk(s, m->remote());
+  walk(s, m->subscriptions());
+  walk(s, m->assignment());
+  s.mix(m->last_heartbeat_age_ms());
+}
+
+void walk(Sink& s, const PartitionProgress* p) {
+  if (!p) return;
+  walk(s, p->topic());
+  s.mix(p->partition());
+  s.mix(p->start_offset());
+  s.mix(p->end_offset());
+  s.mix(static_cast<uint64_t>(p->committed_offset()));
+  s.mix(p->lag());
+  walk(s, p->owner());
+  walk(s, p->owner_client_id());
+  s.mix(p->last_commit_ms());
 }
 
 void walk_body(Sink& s, const Envelope& env) {
@@ -147,6 +236,9 @@ void walk_body(Sink& s, const Envelope& env) {
         });
         s.mix(b->max_wait_ms());
         s.mix(b->max_bytes());
+        walk(s, b->group());
+        walk(s, b->member_id());
+        s.mix(b->generation());
       }
       return;
     case Body::FetchResponse:
@@ -158,7 +250,9 @@ void walk_body(Sink& s, const Envelope& env) {
           s.mix(p->start_offset());
           s.mix(p->end_offset());
           walk_records(s, p->records());
+          s.mix(p->next_offset());
         });
+        s.mix(b->generation());
       }
       return;
     case Body::CreateTopicRequest:
@@ -224,6 +318,118 @@ void walk_body(Sink& s, const Envelope& env) {
       if (auto* b = env.body_as_QueryMessageResponse()) {
         walk_tables(s, b->messages(), [&](const MessageView* m) { walk(s, m); });
       }
+      return;
+    case Body::JoinGroupRequest:
+      if (auto* b = env.body_as_JoinGroupRequest()) {
+        walk(s, b->group());
+        walk(s, b->member_id());
+        walk(s, b->subscriptions());
+        s.mix(b->session_timeout_ms());
+      }
+      return;
+    case Body::JoinGroupResponse:
+      if (auto* b = env.body_as_JoinGroupResponse()) {
+        walk(s, b->member_id());
+        s.mix(b->generation());
+        walk(s, b->assignment());
+        s.mix(b->session_timeout_ms());
+        s.mix(b->heartbeat_interval_ms());
+      }
+      return;
+    case Body::HeartbeatRequest:
+      if (auto* b = env.body_as_HeartbeatRequest()) {
+        walk(s, b->group());
+        walk(s, b->member_id());
+        s.mix(b->generation());
+      }
+      return;
+    case Body::HeartbeatResponse:
+      if (auto* b = env.body_as_HeartbeatResponse()) {
+        s.mix(b->generation());
+        walk(s, b->assignment());
+      }
+      return;
+    case Body::LeaveGroupRequest:
+      if (auto* b = env.body_as_LeaveGroupRequest()) {
+        walk(s, b->group());
+        walk(s, b->member_id());
+      }
+      return;
+    case Body::LeaveGroupResponse:
+      s.mix(env.body_as_LeaveGroupResponse() != nullptr);
+      return;
+    case Body::CommitOffsetsRequest:
+      if (auto* b = env.body_as_CommitOffsetsRequest()) {
+        walk(s, b->group());
+        walk(s, b->member_id());
+        s.mix(b->generation());
+        walk(s, b->offsets());
+      }
+      return;
+    case Body::CommitOffsetsResponse:
+      if (auto* b = env.body_as_CommitOffsetsResponse()) walk(s, b->offsets());
+      return;
+    case Body::FetchOffsetsRequest:
+      if (auto* b = env.body_as_FetchOffsetsRequest()) {
+        walk(s, b->group());
+        walk(s, b->member_id());
+        walk(s, b->partitions());
+      }
+      return;
+    case Body::FetchOffsetsResponse:
+      if (auto* b = env.body_as_FetchOffsetsResponse()) walk(s, b->offsets());
+      return;
+    case Body::UpdateGroupRequest:
+      if (auto* b = env.body_as_UpdateGroupRequest()) walk(s, b->config());
+      return;
+    case Body::UpdateGroupResponse:
+      if (auto* b = env.body_as_UpdateGroupResponse()) {
+        walk(s, b->config());
+        s.mix(b->created());
+      }
+      return;
+    case Body::DeleteGroupRequest:
+      if (auto* b = env.body_as_DeleteGroupRequest()) walk(s, b->name());
+      return;
+    case Body::DeleteGroupResponse:
+      s.mix(env.body_as_DeleteGroupResponse() != nullptr);
+      return;
+    case Body::ListGroupsRequest:
+      s.mix(env.body_as_ListGroupsRequest() != nullptr);
+      return;
+    case Body::ListGroupsResponse:
+      if (auto* b = env.body_as_ListGroupsResponse()) {
+        walk_tables(s, b->groups(), [&](const GroupConfig* c) { walk(s, c); });
+      }
+      return;
+    case Body::DescribeGroupRequest:
+      if (auto* b = env.body_as_DescribeGroupRequest()) walk(s, b->name());
+      return;
+    case Body::DescribeGroupResponse:
+      if (auto* b = env.body_as_DescribeGroupResponse()) {
+        walk(s, b->config());
+        s.mix(b->generation());
+        walk_tables(s, b->members(), [&](const GroupMember* m) { walk(s, m); });
+      }
+      return;
+    case Body::ConsumerProgressRequest:
+      if (auto* b = env.body_as_ConsumerProgressRequest()) walk(s, b->group());
+      return;
+    case Body::ConsumerProgressResponse:
+      if (auto* b = env.body_as_ConsumerProgressResponse()) {
+        walk(s, b->group());
+        walk_tables(s, b->partitions(), [&](const PartitionProgress* p) { walk(s, p); });
+      }
+      return;
+    case Body::ResetOffsetsRequest:
+      if (auto* b = env.body_as_ResetOffsetsRequest()) {
+        walk(s, b->group());
+        walk(s, b->topic());
+        walk(s, b->target());
+      }
+      return;
+    case Body::ResetOffsetsResponse:
+      if (auto* b = env.body_as_ResetOffsetsResponse()) walk(s, b->offsets());
       return;
   }
   TIDEMQ_FUZZ_CHECK(false && "known body types are all handled above");
