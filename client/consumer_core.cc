@@ -251,12 +251,12 @@ std::optional<std::pair<uint64_t, uint64_t>> ConsumerCore::position(const TopicP
   return std::make_pair(s->incarnation, *s->position);
 }
 
-std::vector<std::pair<TopicPartition, uint64_t>> ConsumerCore::uncommitted_positions() const {
+std::vector<CommitItem> ConsumerCore::uncommitted_positions() const {
   std::lock_guard lock(mu_);
   return owned_.uncommitted_positions();
 }
 
-void ConsumerCore::commit(const std::vector<std::pair<TopicPartition, uint64_t>>& offsets, CommitDone done) {
+void ConsumerCore::commit(const std::vector<CommitItem>& offsets, CommitDone done) {
   std::vector<CommitPlan> plans;
   std::string member;
   bool closed;

@@ -79,13 +79,14 @@ class ConsumerCore {
   std::vector<PartitionBatch> wait_and_take(std::chrono::steady_clock::time_point deadline);
   // Incarnation and position of an owned partition (nullopt if not owned or no position).
   std::optional<std::pair<uint64_t, uint64_t>> position(const TopicPartition& tp) const;
-  std::vector<std::pair<TopicPartition, uint64_t>> uncommitted_positions() const;
+  std::vector<CommitItem> uncommitted_positions() const;
 
   // ---- any thread ----
   void wake();
-  // Commits `offsets` (partitions not owned now are left out), one request per since-generation;
-  // `done` runs once, on the I/O thread (or inline when there is nothing to send or after close).
-  void commit(const std::vector<std::pair<TopicPartition, uint64_t>>& offsets, CommitDone done);
+  // Commits `offsets` (left out: partitions not owned now, or whose position incarnation is no
+  // longer the given one; incarnation 0 = any), one request per since-generation; `done` runs
+  // once, on the I/O thread (or inline when there is nothing to send or after close).
+  void commit(const std::vector<CommitItem>& offsets, CommitDone done);
   std::vector<TopicPartition> assignment() const;
   std::vector<CommittedOffset> committed() const;
   std::string member_id() const;

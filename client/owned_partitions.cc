@@ -124,15 +124,15 @@ bool OwnedPartitions::fetch_failed(const TopicPartition& tp, const Status& st, i
   }
 }
 
-std::vector<CommitPlan> OwnedPartitions::plan_commits(
-    const std::vector<std::pair<TopicPartition, uint64_t>>& offsets) const {
+std::vector<CommitPlan> OwnedPartitions::plan_commits(const std::vector<CommitItem>& wanted) const {
   std::map<uint32_t, CommitPlan> plans;
-  for (const auto& [tp, offset] : offsets) {
-    auto it = parts_.find(tp);
+  for (const auto& w : wanted) {
+    auto it = parts_.find(w.tp);
     if (it == parts_.end() || !it->second.position) continue;
+    if (w.incarnation != 0 && w.incarnation != it->second.incarnation) continue;
     CommitPlan& plan = plans[it->second.since_generation];
     plan.generation = it->second.since_generation;
-    plan.items.push_back(CommitItem{tp, offset, it->second.incarnation});
+    plan.items.push_back(CommitItem{w.tp, w.offset, it->second.incarnation});
   }
   std::vector<CommitPlan> out;
   out.reserve(plans.size());
@@ -140,10 +140,10 @@ std::vector<CommitPlan> OwnedPartitions::plan_commits(
   return out;
 }
 
-std::vector<std::pair<TopicPartition, uint64_t>> OwnedPartitions::uncommitted_positions() const {
-  std::vector<std::pair<TopicPartition, uint64_t>> out;
+std::vector<CommitItem> OwnedPartitions::uncommitted_positions() const {
+  std::vector<CommitItem> out;
   for (const auto& [tp, s] : parts_) {
-    if (s.position && (!s.committed || *s.committed != *s.position)) out.emplace_back(tp, *s.position);
+    if (s.position && (!s.committed || *s.committed != *s.position)) out.push_back(CommitItem{tp, *s.position, s.incarnation});
   }
   return out;
 }

@@ -102,11 +102,12 @@ class OwnedPartitions {
   // position is dropped and established again at once. Other errors: retry at `retry_at_ms`.
   bool fetch_failed(const TopicPartition& tp, const Status& st, int64_t now_ms, int64_t retry_at_ms);
 
-  // Commit requests for `offsets` (partitions not owned or without a position are left out),
-  // one per since_generation.
-  std::vector<CommitPlan> plan_commits(const std::vector<std::pair<TopicPartition, uint64_t>>& offsets) const;
+  // Commit requests for `wanted` (offset per partition; incarnation 0 = the current one), one per
+  // since_generation. Left out: partitions not owned, without a position, or whose incarnation
+  // is no longer the given one.
+  std::vector<CommitPlan> plan_commits(const std::vector<CommitItem>& wanted) const;
   // Every owned partition whose position differs from its known committed offset.
-  std::vector<std::pair<TopicPartition, uint64_t>> uncommitted_positions() const;
+  std::vector<CommitItem> uncommitted_positions() const;
   // The broker stored `stored` for `tp` (a commit sent under `incarnation`).
   void set_committed(const TopicPartition& tp, uint64_t incarnation, uint64_t stored);
 

@@ -1,0 +1,54 @@
+#pragma once
+// ConsumePool: the push consumer's listener threads — a fixed pool running tasks in submission
+// order, plus tasks due after a delay (in-place redelivery, a suspended ordered partition).
+//
+// Threads: submit() / submit_after() from any thread (tasks may submit more); stop() from any
+// thread but a pool thread.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <map>
+#include <utility>
+#include <thread>
+#include <vector>
+
+#include "common/thread_annotations.h"
+
+namespace tidemq::client {
+
+class ConsumePool {
+ public:
+  using Task = std::function<void()>;
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  explicit ConsumePool(uint32_t threads);
+  ~ConsumePool();  // stop()
+  ConsumePool(const ConsumePool&) = delete;
+  ConsumePool& operator=(const ConsumePool&) = delete;
+
+  // Queues `task`. Dropped after stop().
+  void submit(Task task);
+  // Queues `task` to run once `delay` has passed.
+  void submit_after(std::chrono::milliseconds delay, Task task);
+  // Drops queued and delayed tasks, waits for the running ones, joins the threads. Idempotent.
+  void stop();
+  // Tasks queued or delayed (not running).
+  size_t queued() const;
+
+ private:
+  void run();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task> ready_ GUARDED_BY(mu_);
+  // (due, sequence) -> task: the sequence keeps equal due times in submission order.
+  std::map<std::pair<TimePoint, uint64_t>, Task> delayed_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tidemq::client
