@@ -69,6 +69,9 @@ struct PushConsumer::Impl {
   bool shut_down_ GUARDED_BY(mu_) = false;
   Status shutdown_status_ GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> consumed_{0};
+  std::atomic<uint64_t> reconsume_later_{0};
+  std::atomic<uint64_t> given_up_{0};
   std::thread fetch_thread_;
   std::mutex shutdown_mu_;  // serialises shutdown()
 
@@ -174,6 +177,12 @@ struct PushConsumer::Impl {
 
   // ---- pool threads ----
   ConsumeStatus call_listener(const Message& m) {
+    const ConsumeStatus st = call_listener_guarded(m);
+    (st == ConsumeStatus::kSuccess ? consumed_ : reconsume_later_).fetch_add(1, std::memory_order_relaxed);
+    return st;
+  }
+
+  ConsumeStatus call_listener_guarded(const Message& m) {
     try {
       return listener(m);
     } catch (const std::exception& e) {
@@ -185,10 +194,11 @@ struct PushConsumer::Impl {
   }
 
   // True when a failed message must be given up now (it used up its in-place redeliveries).
-  bool give_up(const Message& m) const {
+  bool give_up(const Message& m) {
     if (opts.max_reconsume_in_place == 0 || m.reconsume_times < opts.max_reconsume_in_place) return false;
     log()->error("giving up {}[{}]@{} (id {}) after {} redeliveries; it counts as consumed", m.topic, m.partition,
                  m.offset, format_message_id(m.id), m.reconsume_times);
+    given_up_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -380,5 +390,18 @@ Status PushConsumer::shutdown() {
 }
 
 std::vector<TopicPartition> PushConsumer::assignment() const { return impl_->core->assignment(); }
+
+PushConsumerStats PushConsumer::stats() const {
+  PushConsumerStats s;
+  s.consumed = impl_->consumed_.load();
+  s.reconsume_later = impl_->reconsume_later_.load();
+  s.given_up = impl_->given_up_.load();
+  std::lock_guard lock(impl_->mu_);
+  for (const auto& [tp, q] : impl_->queues_) {
+    s.buffered_messages += q->tracker.buffered_messages();
+    s.buffered_bytes += q->tracker.buffered_bytes();
+  }
+  return s;
+}
 
 }  // namespace tidemq

@@ -71,6 +71,14 @@ struct PushConsumerOptions {
   uint32_t max_reconsume_in_place = 16;
 };
 
+struct PushConsumerStats {
+  uint64_t buffered_messages = 0;  // fetched and not yet consumed, owned partitions (flow control)
+  uint64_t buffered_bytes = 0;     // their body bytes
+  uint64_t consumed = 0;           // listener calls that returned kSuccess
+  uint64_t reconsume_later = 0;    // listener calls that returned kReconsumeLater (or threw)
+  uint64_t given_up = 0;           // messages given up after max_reconsume_in_place
+};
+
 class PushConsumer {
  public:
   // Validates the options and starts the connection; fetching starts with start().
@@ -91,6 +99,8 @@ class PushConsumer {
 
   // Partitions owned now, sorted.
   std::vector<TopicPartition> assignment() const;
+  // Counters since create(); buffered_* as of now.
+  PushConsumerStats stats() const;
 
  private:
   struct Impl;
