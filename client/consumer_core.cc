@@ -87,7 +87,7 @@ OwnedPartitions::Change ConsumerCore::sync() {
       snap.partitions == owned_.partitions()) {
     return {};
   }
-  return owned_.adopt(snap.member_id, snap.generation, snap.partitions);
+  return owned_.adopt(snap.member_id, snap.generation, snap.partitions, snap.since);
 }
 
 void ConsumerCore::establish_positions() {
@@ -208,7 +208,9 @@ std::vector<PartitionBatch> ConsumerCore::wait_and_take(SteadyClock::time_point 
         const Status& st = d.result.status();
         for (const auto& item : plan.items) {
           TopicPartition tp{plan.topic, item.partition};
-          if (owned_.fetch_returned(tp, item.incarnation)) (void)owned_.fetch_failed(tp, st, now, retry_at);
+          if (owned_.fetch_returned(tp, item.incarnation)) {
+            (void)owned_.fetch_failed(tp, st, plan.generation, now, retry_at);
+          }
         }
         if (st.code() == StatusCode::kUnknownMember) unknown_members.push_back(d.arrival->member_id);
         if (!quiet(st)) log()->warn("group '{}': fetch of '{}' failed: {}", options_.group, plan.topic, st.to_string());
@@ -225,7 +227,7 @@ std::vector<PartitionBatch> ConsumerCore::wait_and_take(SteadyClock::time_point 
                                [&](const FetchedPartition& p) { return p.partition == item.partition; });
         if (it == res.partitions.end()) continue;
         if (!it->status.is_ok()) {
-          heartbeat = owned_.fetch_failed(tp, it->status, now, retry_at) || heartbeat;
+          heartbeat = owned_.fetch_failed(tp, it->status, plan.generation, now, retry_at) || heartbeat;
           if (!quiet(it->status)) {
             log()->warn("group '{}': fetch {}[{}]: {}", options_.group, tp.topic, tp.partition, it->status.to_string());
           }

@@ -4,8 +4,8 @@
 //
 // One "driving" thread (the poll thread, or the push consumer's fetch thread) calls sync(),
 // establish_positions(), send_fetches() and wait_and_take() in a loop. Fetches are asynchronous
-// (several long polls may be in flight: one per topic and since-generation, each partition in at
-// most one); their answers are queued by the I/O thread and validated by the driving thread:
+// (several long polls may be in flight: one per topic at the adopted generation, each partition in
+// at most one); their answers are queued by the I/O thread and validated by the driving thread:
 // an answer is used only if the partition still has the incarnation it was fetched under and the
 // answer's generation equals the generation the member has adopted — otherwise its records are
 // dropped (they are fetched again), and a newer generation triggers a heartbeat. So records

@@ -22,6 +22,19 @@ bool join_retriable(const Status& st) { return st.retriable() || st.code() == St
 
 }  // namespace
 
+std::map<TopicPartition, uint32_t> continued_since(const MembershipSnapshot& prev, const MemberAssignment& next) {
+  // Only an answer for the same member at the same or the next generation proves that kept
+  // partitions were never someone else's in between.
+  const bool continuous = next.member_id == prev.member_id &&
+                          (next.generation == prev.generation || next.generation == prev.generation + 1);
+  std::map<TopicPartition, uint32_t> since;
+  for (const auto& tp : next.partitions) {
+    auto it = prev.since.find(tp);
+    since[tp] = continuous && it != prev.since.end() ? it->second : next.generation;
+  }
+  return since;
+}
+
 GroupMembership::GroupMembership(Connection& conn, std::string group, std::chrono::milliseconds session_timeout,
                                  ChangeListener on_change)
     : conn_(conn), group_(std::move(group)), session_timeout_(session_timeout), on_change_(std::move(on_change)) {}
@@ -158,6 +171,7 @@ bool GroupMembership::adopt(const MemberAssignment& a) {
   if (a.member_id == snap_.member_id && a.generation == snap_.generation && a.partitions == snap_.partitions) {
     return false;
   }
+  snap_.since = continued_since(snap_, a);
   snap_.member_id = a.member_id;
   snap_.generation = a.generation;
   snap_.partitions = a.partitions;
@@ -169,6 +183,7 @@ void GroupMembership::lose_membership() {
   snap_.member_id.clear();
   snap_.generation = 0;
   snap_.partitions.clear();
+  snap_.since.clear();
   ++snap_.version;
   joined_session_ = 0;
   rejoin_ = false;

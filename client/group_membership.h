@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,8 +36,17 @@ struct MembershipSnapshot {
   std::string member_id;  // empty: not a member now
   uint32_t generation = 0;
   std::vector<TopicPartition> partitions;  // sorted
+  // Per owned partition: the generation since which this member has seen itself own it without
+  // a gap — every answer from then on was the next generation (or the same) and listed it. When
+  // an answer skips generations, nothing is known about the skipped ones: the partitions restart
+  // at the new generation.
+  std::map<TopicPartition, uint32_t> since;
   uint64_t version = 0;  // changes whenever member_id, generation or partitions change
 };
+
+// The `since` map of the snapshot that follows `prev` when the broker answers `next` (see
+// MembershipSnapshot::since).
+std::map<TopicPartition, uint32_t> continued_since(const MembershipSnapshot& prev, const MemberAssignment& next);
 
 class GroupMembership {
  public:

@@ -6,7 +6,8 @@
 namespace tidemq::client {
 
 OwnedPartitions::Change OwnedPartitions::adopt(const std::string& member_id, uint32_t generation,
-                                               const std::vector<TopicPartition>& partitions) {
+                                               const std::vector<TopicPartition>& partitions,
+                                               const std::map<TopicPartition, uint32_t>& since) {
   Change change;
   const bool same_member = member_id == member_id_;
   std::set<TopicPartition> wanted(partitions.begin(), partitions.end());
@@ -14,9 +15,13 @@ OwnedPartitions::Change OwnedPartitions::adopt(const std::string& member_id, uin
     if (!same_member || !wanted.count(it->first)) {
       change.revoked.push_back(it->first);
       it = parts_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    PartitionState& s = it->second;
+    auto sit = since.find(it->first);
+    const uint32_t owned_since = sit == since.end() ? generation : sit->second;
+    if (s.position && owned_since > s.since_generation) drop_position(s);  // maybe someone else's meanwhile
+    ++it;
   }
   for (const auto& tp : wanted) {
     if (parts_.count(tp)) continue;
@@ -67,14 +72,14 @@ void OwnedPartitions::position_failed(const TopicPartition& tp, int64_t retry_at
 
 std::vector<FetchPlan> OwnedPartitions::plan_fetches(int64_t now_ms,
                                                      const std::function<bool(const TopicPartition&)>& paused) {
-  std::map<std::pair<std::string, uint32_t>, FetchPlan> plans;
+  std::map<std::string, FetchPlan> plans;
   for (auto& [tp, s] : parts_) {
     if (!s.position || s.in_flight || now_ms < s.retry_at_ms) continue;
     if (paused && paused(tp)) continue;
     s.in_flight = true;
-    FetchPlan& plan = plans[{tp.topic, s.since_generation}];
+    FetchPlan& plan = plans[tp.topic];
     plan.topic = tp.topic;
-    plan.generation = s.since_generation;
+    plan.generation = generation_;
     plan.items.push_back(FetchItem{tp.partition, *s.position, s.incarnation});
   }
   std::vector<FetchPlan> out;
@@ -103,14 +108,15 @@ void OwnedPartitions::drop_position(PartitionState& s) {
   s.incarnation = next_incarnation_++;
 }
 
-bool OwnedPartitions::fetch_failed(const TopicPartition& tp, const Status& st, int64_t now_ms, int64_t retry_at_ms) {
+bool OwnedPartitions::fetch_failed(const TopicPartition& tp, const Status& st, uint32_t fetch_generation,
+                                   int64_t now_ms, int64_t retry_at_ms) {
   auto it = parts_.find(tp);
   if (it == parts_.end()) return false;
   PartitionState& s = it->second;
   switch (st.code()) {
     case StatusCode::kNotAssigned:
     case StatusCode::kIllegalGeneration:
-      s.min_generation = std::max(s.min_generation, s.since_generation + 1);
+      s.min_generation = std::max(s.min_generation, fetch_generation + 1);
       drop_position(s);
       s.retry_at_ms = now_ms;
       return true;

@@ -3,13 +3,19 @@
 // bookkeeping shared by Consumer and PushConsumer, without I/O (unit-tested on its own).
 //
 // Generations and fencing (schemas/group.fbs, broker GroupCoordinator): the broker accepts a
-// fetch or commit for partition p carrying generation g iff the member owns p now and has owned it
-// continuously since a generation <= g. A position is established (FetchOffsets) while the member
-// is at generation s and is used with `since_generation` = s: every fetch and commit of p carries
-// s. If the member lost p in between (even if it got it back), the broker refuses with
-// NOT_ASSIGNED / ILLEGAL_GENERATION; the position is then dropped and established again (from the
-// committed offset) once the member knows a generation after s. So a position read under one
-// ownership is never used under the next one, and two members never commit interleaved.
+// commit (or fetch) for partition p carrying generation g iff the member owns p now and has owned
+// it continuously since a generation <= g.
+// - A position is established (FetchOffsets) at the adopted generation s and remembers s as its
+//   `since_generation`; commits of p carry s, so a commit made from a position read under an
+//   earlier ownership is refused (ILLEGAL_GENERATION) if p was someone else's in between.
+// - Fetches carry the adopted generation (the broker answers a long poll at once when that is not
+//   the group's current one, so it must be current). The broker then only checks "owner now"; to
+//   not read on from a stale position, adopt() keeps a position only when the membership saw p
+//   owned without a gap since the position's since_generation (MembershipSnapshot::since), and
+//   otherwise drops it: it is read again from the committed offset (maybe delivering again what
+//   was not committed — at-least-once — but never what another owner committed meanwhile).
+// - A fetch refused with NOT_ASSIGNED / ILLEGAL_GENERATION drops the position until the member
+//   knows a generation after the fetch's.
 //
 // Incarnations: each (partition, position) gets a fresh number when it is assigned or its position
 // is dropped; fetch and commit results carry the incarnation they were sent under and are ignored
@@ -44,7 +50,7 @@ struct FetchItem {
   uint64_t offset = 0;
   uint64_t incarnation = 0;
 };
-// One group FetchRequest: partitions of one topic whose positions share a since_generation.
+// One group FetchRequest: the fetchable partitions of one topic, at the adopted generation.
 struct FetchPlan {
   std::string topic;
   uint32_t generation = 0;
@@ -70,10 +76,13 @@ class OwnedPartitions {
     bool empty() const { return revoked.empty() && assigned.empty(); }
   };
 
-  // Adopts the member's assignment at `generation`. Under the same member id, kept partitions
-  // keep their position; under another member id (a rejoin after expiry or a reconnect) every
-  // old partition is revoked, and the new ones start without a position.
-  Change adopt(const std::string& member_id, uint32_t generation, const std::vector<TopicPartition>& partitions);
+  // Adopts the member's assignment at `generation`; `since` gives, per partition, the generation
+  // since which the membership saw it owned without a gap (missing: `generation`). Under the same
+  // member id, kept partitions keep their position if since <= its since_generation (otherwise the
+  // position is dropped, without a Change entry); under another member id (a rejoin after expiry
+  // or a reconnect) every old partition is revoked and the new ones start without a position.
+  Change adopt(const std::string& member_id, uint32_t generation, const std::vector<TopicPartition>& partitions,
+               const std::map<TopicPartition, uint32_t>& since = {});
 
   const std::string& member_id() const { return member_id_; }
   uint32_t generation() const { return generation_; }
@@ -89,18 +98,20 @@ class OwnedPartitions {
   void position_failed(const TopicPartition& tp, int64_t retry_at_ms);
 
   // Groups the partitions that can be fetched now (position known, nothing in flight, not
-  // backing off, not `paused`) by (topic, since_generation) and marks them in flight.
+  // backing off, not `paused`) by topic and marks them in flight.
   std::vector<FetchPlan> plan_fetches(int64_t now_ms, const std::function<bool(const TopicPartition&)>& paused);
   // A fetch sent under `incarnation` came back: clears in-flight. False when the partition no
   // longer has that incarnation (its result must be dropped).
   bool fetch_returned(const TopicPartition& tp, uint64_t incarnation);
   // Moves the position forward (never backwards).
   void advance(const TopicPartition& tp, uint64_t next_offset);
-  // The broker refused the fetch of `tp` (after fetch_returned). NotAssigned / IllegalGeneration:
-  // the position is dropped and established again once the generation passed its
-  // since_generation; returns true (the member should heartbeat now). OffsetOutOfRange: the
-  // position is dropped and established again at once. Other errors: retry at `retry_at_ms`.
-  bool fetch_failed(const TopicPartition& tp, const Status& st, int64_t now_ms, int64_t retry_at_ms);
+  // The broker refused the fetch of `tp` sent at `fetch_generation` (after fetch_returned).
+  // NotAssigned / IllegalGeneration: the position is dropped and established again once the
+  // adopted generation is past `fetch_generation`; returns true (the member should heartbeat
+  // now). OffsetOutOfRange: the position is dropped and established again at once. Other errors:
+  // retry at `retry_at_ms`.
+  bool fetch_failed(const TopicPartition& tp, const Status& st, uint32_t fetch_generation, int64_t now_ms,
+                    int64_t retry_at_ms);
 
   // Commit requests for `wanted` (offset per partition; incarnation 0 = the current one), one per
   // since_generation. Left out: partitions not owned, without a position, or whose incarnation
