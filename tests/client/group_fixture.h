@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -42,17 +43,28 @@ struct GroupFixture {
     REQUIRE_MESSAGE(st.is_ok(), st.to_string());
   }
 
-  // Sends every message of `msgs` and waits for the acks; returns them in order.
+  // Sends every message of `msgs` (asynchronously: they arrive in bursts) and waits for the acks;
+  // returns them in order.
   std::vector<SendResult> produce(std::vector<Message> msgs, ProducerOptions po = {}) {
     po.client = client();
     auto p = Producer::create(po);
     REQUIRE_MESSAGE(p.is_ok(), p.status().to_string());
-    std::vector<SendResult> out;
-    for (auto& m : msgs) {
-      auto r = (*p)->send(std::move(m));
-      REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
-      out.push_back(*r);
+    std::vector<SendResult> out(msgs.size());
+    std::mutex mu;
+    size_t failed = 0;
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      (*p)->send_async(std::move(msgs[i]), [&, i](const Result<SendResult>& r) {
+        std::lock_guard lock(mu);
+        if (r.is_ok()) {
+          out[i] = *r;
+        } else {
+          ++failed;
+        }
+      });
     }
+    REQUIRE((*p)->flush().is_ok());
+    std::lock_guard lock(mu);
+    REQUIRE(failed == 0);
     return out;
   }
 
