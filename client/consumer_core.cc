@@ -83,11 +83,7 @@ OwnedPartitions::Change ConsumerCore::sync() {
   }
   auto snap = membership_->snapshot();
   std::lock_guard lock(mu_);
-  if (snap.member_id == owned_.member_id() && snap.generation == owned_.generation() &&
-      snap.partitions == owned_.partitions()) {
-    return {};
-  }
-  return owned_.adopt(snap.member_id, snap.generation, snap.partitions, snap.since);
+  return owned_.adopt(snap.member_id, snap.epoch, snap.generation, snap.partitions, snap.since);
 }
 
 void ConsumerCore::establish_positions() {

@@ -226,6 +226,12 @@ void GroupMembership::do_join(std::unique_lock<std::mutex>& lock) {
   bool changed = false;
   if (r.is_ok()) {
     last_join_error_ = Status::ok();
+    if (id.empty()) {
+      // A fresh membership: nothing carries over, even if the broker reuses a member id.
+      snap_.member_id.clear();
+      snap_.since.clear();
+      ++snap_.epoch;
+    }
     changed = adopt(*r);
     joined_session_ = hello ? hello->session : 0;
     auto interval = r->heartbeat_interval_ms > 0 ? std::chrono::milliseconds(r->heartbeat_interval_ms)

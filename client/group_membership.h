@@ -41,7 +41,11 @@ struct MembershipSnapshot {
   // an answer skips generations, nothing is known about the skipped ones: the partitions restart
   // at the new generation.
   std::map<TopicPartition, uint32_t> since;
-  uint64_t version = 0;  // changes whenever member_id, generation or partitions change
+  // Bumped by every join under a new member id (first join, or after the membership was lost):
+  // a broker restarted with no memory of us may hand out the same id again, but nothing from the
+  // earlier membership is to be trusted.
+  uint64_t epoch = 0;
+  uint64_t version = 0;  // changes whenever member_id, epoch, generation or partitions change
 };
 
 // The `since` map of the snapshot that follows `prev` when the broker answers `next` (see

@@ -5,11 +5,11 @@
 
 namespace tidemq::client {
 
-OwnedPartitions::Change OwnedPartitions::adopt(const std::string& member_id, uint32_t generation,
+OwnedPartitions::Change OwnedPartitions::adopt(const std::string& member_id, uint64_t epoch, uint32_t generation,
                                                const std::vector<TopicPartition>& partitions,
                                                const std::map<TopicPartition, uint32_t>& since) {
   Change change;
-  const bool same_member = member_id == member_id_;
+  const bool same_member = member_id == member_id_ && epoch == epoch_;
   std::set<TopicPartition> wanted(partitions.begin(), partitions.end());
   for (auto it = parts_.begin(); it != parts_.end();) {
     if (!same_member || !wanted.count(it->first)) {
@@ -31,6 +31,7 @@ OwnedPartitions::Change OwnedPartitions::adopt(const std::string& member_id, uin
     change.assigned.push_back(tp);
   }
   member_id_ = member_id;
+  epoch_ = epoch;
   generation_ = generation;
   return change;
 }

@@ -78,11 +78,12 @@ class OwnedPartitions {
 
   // Adopts the member's assignment at `generation`; `since` gives, per partition, the generation
   // since which the membership saw it owned without a gap (missing: `generation`). Under the same
-  // member id, kept partitions keep their position if since <= its since_generation (otherwise the
-  // position is dropped, without a Change entry); under another member id (a rejoin after expiry
-  // or a reconnect) every old partition is revoked and the new ones start without a position.
-  Change adopt(const std::string& member_id, uint32_t generation, const std::vector<TopicPartition>& partitions,
-               const std::map<TopicPartition, uint32_t>& since = {});
+  // membership (member id and epoch), kept partitions keep their position if since <= its
+  // since_generation (otherwise the position is dropped, without a Change entry); under another
+  // one (a rejoin after expiry, a reconnect, a broker restart) every old partition is revoked and
+  // the new ones start without a position.
+  Change adopt(const std::string& member_id, uint64_t epoch, uint32_t generation,
+               const std::vector<TopicPartition>& partitions, const std::map<TopicPartition, uint32_t>& since = {});
 
   const std::string& member_id() const { return member_id_; }
   uint32_t generation() const { return generation_; }
@@ -129,6 +130,7 @@ class OwnedPartitions {
   void drop_position(PartitionState& s);
 
   std::string member_id_;
+  uint64_t epoch_ = 0;
   uint32_t generation_ = 0;
   uint64_t next_incarnation_ = 1;
   std::map<TopicPartition, PartitionState> parts_;

@@ -156,6 +156,35 @@ TEST_CASE("committed offsets survive a broker restart: a new member resumes ther
   for (const auto& co : c->committed()) CHECK(co.offset >= committed[co.partition.partition]);  // never backwards
 }
 
+TEST_CASE("a live member rides out a broker restart: it joins again and goes on from the committed offsets") {
+  test::GroupFixture f;
+  f.create_topic("orders", 2);
+  f.set_reset_policy("billing", "earliest");
+  auto first = test::positions_of(f.produce_n("orders", 40, "a"));
+  auto c = f.consumer("billing", "orders");
+  std::set<PartitionOffset> got;
+  REQUIRE(test::poll_until({c.get()}, [&] { return got == first; },
+                           [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
+  REQUIRE(c->commit_sync().is_ok());
+  std::map<uint32_t, uint64_t> committed;
+  for (const auto& co : c->committed()) committed[co.partition.partition] = co.offset;
+  const std::string member_before = c->member_id();
+
+  f.broker.restart();
+  auto second = test::positions_of(f.produce_n("orders", 10, "b"));
+  std::set<PartitionOffset> after;
+  size_t below_commit = 0;
+  REQUIRE(test::poll_until({c.get()}, [&] { return after == second; }, [&](size_t, const Message& m) {
+    const auto p = static_cast<uint32_t>(m.partition);
+    if (m.offset < committed[p]) ++below_commit;
+    after.emplace(p, m.offset);
+  }));
+  CHECK(below_commit == 0);
+  CHECK_FALSE(c->member_id().empty());
+  CHECK(c->assignment().size() == 2);
+  MESSAGE("member before the restart: ", member_before, ", after: ", c->member_id());
+}
+
 TEST_CASE("reset policy: latest (the default) skips what was there before; earliest reads from the start") {
   test::GroupFixture f;
   f.create_topic("orders", 2);

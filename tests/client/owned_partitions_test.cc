@@ -13,13 +13,13 @@ TopicPartition tp(const char* topic, uint32_t p) { return TopicPartition{topic, 
 
 TEST_CASE("adopt: assigned, kept and revoked partitions; a new member id revokes everything") {
   OwnedPartitions o;
-  auto c = o.adopt("m1", 1, {tp("a", 0), tp("a", 1), tp("b", 0)});
+  auto c = o.adopt("m1", 1, 1, {tp("a", 0), tp("a", 1), tp("b", 0)});
   CHECK(c.revoked.empty());
   CHECK(c.assigned == std::vector<TopicPartition>{tp("a", 0), tp("a", 1), tp("b", 0)});
   o.set_position(tp("a", 0), 40, true);
   const uint64_t inc = o.find(tp("a", 0))->incarnation;
 
-  c = o.adopt("m1", 2, {tp("a", 0), tp("b", 1)}, {{tp("a", 0), 1}, {tp("b", 1), 2}});
+  c = o.adopt("m1", 1, 2, {tp("a", 0), tp("b", 1)}, {{tp("a", 0), 1}, {tp("b", 1), 2}});
   CHECK(c.revoked == std::vector<TopicPartition>{tp("a", 1), tp("b", 0)});
   CHECK(c.assigned == std::vector<TopicPartition>{tp("b", 1)});
   REQUIRE(o.find(tp("a", 0)));
@@ -28,20 +28,26 @@ TEST_CASE("adopt: assigned, kept and revoked partitions; a new member id revokes
   CHECK(o.find(tp("a", 0))->incarnation == inc);
   CHECK(o.generation() == 2);
 
-  c = o.adopt("m2", 3, {tp("a", 0)});  // rejoined under a new id: positions are not trusted
+  c = o.adopt("m2", 1, 3, {tp("a", 0)});  // rejoined under a new id: positions are not trusted
   CHECK(c.revoked == std::vector<TopicPartition>{tp("a", 0), tp("b", 1)});
   CHECK(c.assigned == std::vector<TopicPartition>{tp("a", 0)});
   CHECK_FALSE(o.find(tp("a", 0))->position);
   CHECK(o.find(tp("a", 0))->incarnation != inc);
 
-  c = o.adopt("", 0, {});  // membership lost
+  o.set_position(tp("a", 0), 7, true);
+  c = o.adopt("m2", 2, 1, {tp("a", 0)});  // same id handed out again (broker restart): a new membership
+  CHECK(c.revoked == std::vector<TopicPartition>{tp("a", 0)});
+  CHECK(c.assigned == std::vector<TopicPartition>{tp("a", 0)});
+  CHECK_FALSE(o.find(tp("a", 0))->position);
+
+  c = o.adopt("", 0, 0, {});  // membership lost
   CHECK(c.revoked == std::vector<TopicPartition>{tp("a", 0)});
   CHECK(o.partitions().empty());
 }
 
 TEST_CASE("positions carry the generation they were established under") {
   OwnedPartitions o;
-  o.adopt("m", 5, {tp("t", 0), tp("t", 1)});
+  o.adopt("m", 1, 5, {tp("t", 0), tp("t", 1)});
   CHECK(o.needing_position(0).size() == 2);
   o.set_position(tp("t", 0), 7, false);
   o.set_position(tp("t", 0), 99, true);  // ignored: already has a position
@@ -52,7 +58,7 @@ TEST_CASE("positions carry the generation they were established under") {
   CHECK(o.needing_position(999).empty());
   CHECK(o.needing_position(1000) == std::vector<TopicPartition>{tp("t", 1)});
   CHECK(o.next_retry_ms(500) == 1000);
-  o.adopt("m", 6, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 5}, {tp("t", 1), 5}});
+  o.adopt("m", 1, 6, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 5}, {tp("t", 1), 5}});
   o.set_position(tp("t", 1), 3, true);
   CHECK(o.find(tp("t", 1))->since_generation == 6);
   CHECK(o.find(tp("t", 1))->committed == 3u);
@@ -60,12 +66,12 @@ TEST_CASE("positions carry the generation they were established under") {
 
 TEST_CASE("a kept position survives only when the membership saw the partition owned without a gap") {
   OwnedPartitions o;
-  o.adopt("m", 3, {tp("t", 0), tp("t", 1)});
+  o.adopt("m", 1, 3, {tp("t", 0), tp("t", 1)});
   o.set_position(tp("t", 0), 10, true);
   o.set_position(tp("t", 1), 20, true);
   const uint64_t inc0 = o.find(tp("t", 0))->incarnation;
   // Generation 5: t[0] seen continuously since 3; t[1] only since 5 (4 was skipped, or it moved).
-  auto c = o.adopt("m", 5, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 3}, {tp("t", 1), 5}});
+  auto c = o.adopt("m", 1, 5, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 3}, {tp("t", 1), 5}});
   CHECK(c.empty());  // still owned: no rebalance callbacks
   CHECK(o.find(tp("t", 0))->position == 10u);
   CHECK(o.find(tp("t", 0))->incarnation == inc0);
@@ -77,9 +83,9 @@ TEST_CASE("a kept position survives only when the membership saw the partition o
 
 TEST_CASE("fetch plans: one per topic at the adopted generation; in-flight and paused partitions wait") {
   OwnedPartitions o;
-  o.adopt("m", 1, {tp("a", 0), tp("a", 1)});
+  o.adopt("m", 1, 1, {tp("a", 0), tp("a", 1)});
   o.set_position(tp("a", 0), 10, true);
-  o.adopt("m", 2, {tp("a", 0), tp("a", 1), tp("a", 2), tp("b", 0)}, {{tp("a", 0), 1}, {tp("a", 1), 1}});
+  o.adopt("m", 1, 2, {tp("a", 0), tp("a", 1), tp("a", 2), tp("b", 0)}, {{tp("a", 0), 1}, {tp("a", 1), 1}});
   o.set_position(tp("a", 1), 20, true);
   o.set_position(tp("a", 2), 30, true);
   o.set_position(tp("b", 0), 40, true);
@@ -108,7 +114,7 @@ TEST_CASE("fetch plans: one per topic at the adopted generation; in-flight and p
 
 TEST_CASE("a fenced fetch drops the position until a later generation; late answers are ignored") {
   OwnedPartitions o;
-  o.adopt("m", 3, {tp("t", 0)});
+  o.adopt("m", 1, 3, {tp("t", 0)});
   o.set_position(tp("t", 0), 50, true);
   auto plans = o.plan_fetches(0, {});
   const uint64_t inc = plans[0].items[0].incarnation;
@@ -119,7 +125,7 @@ TEST_CASE("a fenced fetch drops the position until a later generation; late answ
   CHECK(o.needing_position(100).empty());  // not at generation 3 again
   CHECK_FALSE(o.fetch_returned(tp("t", 0), inc));  // an answer of the old position is stale
 
-  o.adopt("m", 4, {tp("t", 0)});  // the heartbeat brought generation 4, still ours
+  o.adopt("m", 1, 4, {tp("t", 0)});  // the heartbeat brought generation 4, still ours
   CHECK(o.needing_position(100) == std::vector<TopicPartition>{tp("t", 0)});
   o.set_position(tp("t", 0), 60, true);
   CHECK(o.find(tp("t", 0))->since_generation == 4);
@@ -141,9 +147,9 @@ TEST_CASE("a fenced fetch drops the position until a later generation; late answ
 
 TEST_CASE("commit plans: grouped by since-generation, only owned partitions of the given incarnation") {
   OwnedPartitions o;
-  o.adopt("m", 1, {tp("t", 0)});
+  o.adopt("m", 1, 1, {tp("t", 0)});
   o.set_position(tp("t", 0), 5, false);
-  o.adopt("m", 2, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 1}, {tp("t", 1), 2}});
+  o.adopt("m", 1, 2, {tp("t", 0), tp("t", 1)}, {{tp("t", 0), 1}, {tp("t", 1), 2}});
   o.set_position(tp("t", 1), 8, true);
   const uint64_t inc1 = o.find(tp("t", 1))->incarnation;
 
