@@ -18,6 +18,16 @@ void ConsumePool::submit(Task task) {
   cv_.notify_one();
 }
 
+void ConsumePool::submit_all(std::vector<Task> tasks) {
+  if (tasks.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    for (auto& t : tasks) ready_.push_back(std::move(t));
+  }
+  cv_.notify_all();
+}
+
 void ConsumePool::submit_after(std::chrono::milliseconds delay, Task task) {
   {
     std::lock_guard lock(mu_);

@@ -31,6 +31,8 @@ class ConsumePool {
 
   // Queues `task`. Dropped after stop().
   void submit(Task task);
+  // Queues every task of `tasks` (one lock round).
+  void submit_all(std::vector<Task> tasks);
   // Queues `task` to run once `delay` has passed.
   void submit_after(std::chrono::milliseconds delay, Task task);
   // Drops queued and delayed tasks, waits for the running ones, joins the threads. Idempotent.

@@ -149,7 +149,7 @@ struct PushConsumer::Impl {
   }
 
   void deliver(std::vector<client::PartitionBatch> batches) {
-    std::vector<QueuePtr> to_schedule;
+    std::vector<client::ConsumePool::Task> tasks;
     {
       std::lock_guard lock(mu_);
       for (auto& b : batches) {
@@ -162,17 +162,17 @@ struct PushConsumer::Impl {
           if (opts.ordered) {
             q->pending.push_back(std::move(m));
           } else {
-            pool->submit([this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
+            tasks.push_back([this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
           }
         }
         q->tracker.advance(b.next_offset);
         if (opts.ordered && !q->scheduled && !q->pending.empty()) {
           q->scheduled = true;
-          to_schedule.push_back(q);
+          tasks.push_back([this, q] { consume_ordered(q); });
         }
       }
     }
-    for (auto& q : to_schedule) pool->submit([this, q] { consume_ordered(q); });
+    pool->submit_all(std::move(tasks));
   }
 
   // ---- pool threads ----
