@@ -79,7 +79,9 @@ class Consumer {
   // (no order across partitions), or an empty vector when nothing arrived within `timeout`.
   // Joins the group on first use (waiting within `timeout`); adopts rebalances (calling the
   // rebalance listener first); runs due auto-commits and finished commit_async callbacks.
-  // Broker outages are ridden out (empty results, retried in the background).
+  // Broker outages are ridden out (empty results, retried in the background); while the broker
+  // is unreachable or slow, a call may take up to connect_timeout / request_timeout past `timeout`
+  // (it asks for new partitions' start offsets synchronously).
   // Errors: InvalidArgument (nothing subscribed, or the broker refused the subscription),
   // ShuttingDown after close().
   Result<std::vector<Message>> poll(std::chrono::milliseconds timeout);
