@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <map>
-#include <utility>
+#include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/thread_annotations.h"

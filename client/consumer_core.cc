@@ -103,7 +103,9 @@ void ConsumerCore::establish_positions() {
     const int64_t retry_at = now_ms() + kRetryBackoffMs;
     if (!r.is_ok()) {
       for (const auto& tp : wanted) owned_.position_failed(tp, retry_at);
-      if (!quiet(r.status())) log()->warn("group '{}': FetchOffsets failed: {}", options_.group, r.status().to_string());
+      if (!quiet(r.status())) {
+        log()->warn("group '{}': FetchOffsets failed: {}", options_.group, r.status().to_string());
+      }
     } else {
       for (const auto& tp : wanted) {
         auto it = std::find_if(r->begin(), r->end(), [&](const PartitionOffsetResult& o) { return o.tp == tp; });
@@ -142,7 +144,8 @@ void ConsumerCore::send_fetches(std::chrono::milliseconds max_wait,
     limits.max_wait = max_wait;
     limits.max_bytes_per_partition = options_.max_fetch_bytes;
     const uint64_t want = uint64_t{options_.max_fetch_bytes} * plan.items.size();
-    limits.max_bytes = static_cast<uint32_t>(std::max<uint64_t>(options_.max_fetch_bytes, std::min<uint64_t>(want, kMaxRequestBytes)));
+    limits.max_bytes =
+        static_cast<uint32_t>(std::max<uint64_t>(options_.max_fetch_bytes, std::min<uint64_t>(want, kMaxRequestBytes)));
     auto shared_plan = std::make_shared<FetchPlan>(plan);
     send_group_fetch(*conn_, options_.group, member, plan, limits, [this, shared_plan, member](Result<Frame> r) {
       std::lock_guard lock(mu_);
@@ -217,9 +220,11 @@ std::vector<PartitionBatch> ConsumerCore::wait_and_take(SteadyClock::time_point 
       if (res.generation > owned_.generation()) heartbeat = true;
       for (const auto& item : plan.items) {
         TopicPartition tp{plan.topic, item.partition};
-        if (!owned_.fetch_returned(tp, item.incarnation)) continue;  // revoked or position dropped meanwhile
-        if (!current) continue;  // answered under another generation: fetch again
-          auto it = std::find_if(res.partitions.begin(), res.partitions.end(),
+        // Revoked or position dropped meanwhile: the answer is stale.
+        if (!owned_.fetch_returned(tp, item.incarnation)) continue;
+        // Answered under another generation: fetch again.
+        if (!current) continue;
+        auto it = std::find_if(res.partitions.begin(), res.partitions.end(),
                                [&](const FetchedPartition& p) { return p.partition == item.partition; });
         if (it == res.partitions.end()) continue;
         if (!it->status.is_ok()) {
@@ -231,8 +236,7 @@ std::vector<PartitionBatch> ConsumerCore::wait_and_take(SteadyClock::time_point 
         }
         owned_.advance(tp, it->next_offset);
         if (!it->messages.empty() || it->next_offset != item.offset) {
-          out.push_back(PartitionBatch{tp, item.incarnation, std::move(it->messages),
-                                       it->next_offset});
+          out.push_back(PartitionBatch{tp, item.incarnation, std::move(it->messages), it->next_offset});
         }
       }
     }

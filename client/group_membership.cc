@@ -234,8 +234,8 @@ void GroupMembership::do_join(std::unique_lock<std::mutex>& lock) {
     }
     changed = adopt(*r);
     joined_session_ = hello ? hello->session : 0;
-    auto interval = r->heartbeat_interval_ms > 0 ? std::chrono::milliseconds(r->heartbeat_interval_ms)
-                                                 : kDefaultHeartbeatInterval;
+    auto interval =
+        r->heartbeat_interval_ms > 0 ? std::chrono::milliseconds(r->heartbeat_interval_ms) : kDefaultHeartbeatInterval;
     if (r->session_timeout_ms > 0) {
       interval = std::min(interval, std::chrono::milliseconds(std::max<uint32_t>(r->session_timeout_ms / 3, 100)));
     }

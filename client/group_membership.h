@@ -109,7 +109,7 @@ class GroupMembership {
   std::vector<GroupSubscription> subscriptions_ GUARDED_BY(mu_);
   MembershipSnapshot snap_ GUARDED_BY(mu_);
   bool want_member_ GUARDED_BY(mu_) = false;
-  bool rejoin_ GUARDED_BY(mu_) = false;         // join again with the current member id
+  bool rejoin_ GUARDED_BY(mu_) = false;  // join again with the current member id
   bool heartbeat_now_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;

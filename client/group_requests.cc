@@ -33,7 +33,8 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::TopicAssignmen
   std::map<std::string, std::vector<uint32_t>> by_topic;
   for (const auto& tp : partitions) by_topic[tp.topic].push_back(tp.partition);
   std::vector<flatbuffers::Offset<wire::TopicAssignment>> out;
-  for (const auto& [topic, parts] : by_topic) out.push_back(wire::CreateTopicAssignmentDirect(fbb, topic.c_str(), &parts));
+  for (const auto& [topic, parts] : by_topic)
+    out.push_back(wire::CreateTopicAssignmentDirect(fbb, topic.c_str(), &parts));
   return fbb.CreateVector(out);
 }
 
@@ -53,7 +54,8 @@ std::vector<PartitionOffsetResult> to_offsets(
 }
 
 Status wrong_body(const Frame& f, const char* expected) {
-  return Status::protocol(std::string("expected ") + expected + ", got " + wire::EnumNameBody(f.envelope().body_type()));
+  return Status::protocol(std::string("expected ") + expected + ", got " +
+                          wire::EnumNameBody(f.envelope().body_type()));
 }
 
 }  // namespace
@@ -153,8 +155,8 @@ void commit_offsets(Connection& conn, const std::string& group, const std::strin
             });
 }
 
-void send_group_fetch(Connection& conn, const std::string& group, const std::string& member_id,
-                      const FetchPlan& plan, const FetchLimits& limits, std::function<void(Result<Frame>)> done) {
+void send_group_fetch(Connection& conn, const std::string& group, const std::string& member_id, const FetchPlan& plan,
+                      const FetchLimits& limits, std::function<void(Result<Frame>)> done) {
   const int64_t wait_ms = std::clamp<int64_t>(limits.max_wait.count(), 0, kMaxWaitMs);
   flatbuffers::FlatBufferBuilder fbb(256 + 32 * plan.items.size());
   std::vector<flatbuffers::Offset<wire::FetchPartition>> parts;

@@ -62,17 +62,17 @@ struct FetchLimits {
 };
 // Sends the group FetchRequest for `plan`; `done` gets the raw response frame on the I/O thread
 // (decoding happens on the consumer's own thread: decode_group_fetch).
-void send_group_fetch(Connection& conn, const std::string& group, const std::string& member_id,
-                      const FetchPlan& plan, const FetchLimits& limits, std::function<void(Result<Frame>)> done);
+void send_group_fetch(Connection& conn, const std::string& group, const std::string& member_id, const FetchPlan& plan,
+                      const FetchLimits& limits, std::function<void(Result<Frame>)> done);
 
 struct FetchedPartition {
   uint32_t partition = 0;
   Status status;
-  uint64_t next_offset = 0;        // where the next fetch starts (>= the asked offset)
-  std::vector<Message> messages;   // offsets >= the asked offset, in order
+  uint64_t next_offset = 0;       // where the next fetch starts (>= the asked offset)
+  std::vector<Message> messages;  // offsets >= the asked offset, in order
 };
 struct GroupFetchResult {
-  uint32_t generation = 0;  // the group's generation when the broker answered
+  uint32_t generation = 0;                   // the group's generation when the broker answered
   std::vector<FetchedPartition> partitions;  // only partitions of `plan`
 };
 // Errors: ProtocolError (not a FetchResponse). A partition whose records do not parse gets

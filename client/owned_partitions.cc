@@ -150,7 +150,8 @@ std::vector<CommitPlan> OwnedPartitions::plan_commits(const std::vector<CommitIt
 std::vector<CommitItem> OwnedPartitions::uncommitted_positions() const {
   std::vector<CommitItem> out;
   for (const auto& [tp, s] : parts_) {
-    if (s.position && (!s.committed || *s.committed != *s.position)) out.push_back(CommitItem{tp, *s.position, s.incarnation});
+    if (s.position && (!s.committed || *s.committed != *s.position))
+      out.push_back(CommitItem{tp, *s.position, s.incarnation});
   }
   return out;
 }

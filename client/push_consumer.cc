@@ -101,8 +101,7 @@ struct PushConsumer::Impl {
           }
         }
       }
-      core->send_fetches(poll_wait,
-                         [&paused](const TopicPartition& tp) { return paused.count(tp) > 0; });
+      core->send_fetches(poll_wait, [&paused](const TopicPartition& tp) { return paused.count(tp) > 0; });
       auto batches = core->wait_and_take(std::min(next_commit, SteadyClock::now() + poll_wait));
       if (!batches.empty()) deliver(std::move(batches));
     }
@@ -226,7 +225,8 @@ struct PushConsumer::Impl {
         wake = complete_locked(*q, m.offset);
       } else {
         m.reconsume_times += 1;
-        pool->submit_after(opts.reconsume_delay, [this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
+        pool->submit_after(opts.reconsume_delay,
+                           [this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
       }
     }
     if (wake) core->wake();
@@ -345,7 +345,8 @@ Result<std::unique_ptr<PushConsumer>> PushConsumer::create(PushConsumerOptions o
   if (options.max_buffered_messages_per_partition == 0 || options.max_buffered_bytes_per_partition == 0) {
     return Status::invalid_argument("push consumer: buffer limits must be > 0");
   }
-  if (options.reconsume_delay.count() < 0) return Status::invalid_argument("push consumer: reconsume_delay must be >= 0");
+  if (options.reconsume_delay.count() < 0)
+    return Status::invalid_argument("push consumer: reconsume_delay must be >= 0");
   if (!options.consumer.auto_commit) {
     return Status::invalid_argument("push consumer: commits on its own; auto_commit must stay true");
   }

@@ -81,19 +81,21 @@ TEST_CASE("three members share the partitions; one closes, its partitions move, 
     if (m.offset < acked_commit[p]) ++violations;
     delivered.emplace(p, m.offset);
   };
-  REQUIRE(test::poll_until({c0.get()}, [&] { return c0->assignment().size() == 6; }, sink));
+  REQUIRE(test::poll_until(
+      {c0.get()}, [&] { return c0->assignment().size() == 6; }, sink));
   CHECK(c0_view.size() == 6);
   auto c1 = f.consumer("billing", "orders");
   auto c2 = f.consumer("billing", "orders");
   std::vector<Consumer*> all{c0.get(), c1.get(), c2.get()};
-  REQUIRE_MESSAGE(test::poll_until(all, [&] { return owned_once(all, "orders", 6); }, sink),
+  REQUIRE_MESSAGE(test::poll_until(
+                      all, [&] { return owned_once(all, "orders", 6); }, sink),
                   "three members never owned every partition exactly once");
   CHECK(c0_revocations >= 4);  // c0 had every partition alone first, then gave some up
   CHECK(c0_view == as_set(c0->assignment()));
 
   auto first = test::positions_of(f.produce_n("orders", 600, "a"));
-  REQUIRE(test::poll_until(all, [&] { return std::includes(delivered.begin(), delivered.end(), first.begin(), first.end()); },
-                           sink));
+  REQUIRE(test::poll_until(
+      all, [&] { return std::includes(delivered.begin(), delivered.end(), first.begin(), first.end()); }, sink));
   auto note_commits = [&](Consumer& c) {
     for (const auto& co : c.committed()) {
       acked_commit[co.partition.partition] = std::max(acked_commit[co.partition.partition], co.offset);
@@ -108,7 +110,8 @@ TEST_CASE("three members share the partitions; one closes, its partitions move, 
 
   REQUIRE(c2->close().is_ok());
   std::vector<Consumer*> rest{c0.get(), c1.get()};
-  REQUIRE_MESSAGE(test::poll_until(rest, [&] { return owned_once(rest, "orders", 6); }, sink),
+  REQUIRE_MESSAGE(test::poll_until(
+                      rest, [&] { return owned_once(rest, "orders", 6); }, sink),
                   "c2's partitions did not move to the other two");
   std::set<TopicPartition> now_owned;
   for (auto* c : rest) {
@@ -117,8 +120,8 @@ TEST_CASE("three members share the partitions; one closes, its partitions move, 
   for (const auto& tp : c2_partitions) CHECK(now_owned.count(tp) == 1);
 
   auto second = test::positions_of(f.produce_n("orders", 300, "b"));
-  REQUIRE(test::poll_until(rest, [&] { return std::includes(delivered.begin(), delivered.end(), second.begin(), second.end()); },
-                           sink));
+  REQUIRE(test::poll_until(
+      rest, [&] { return std::includes(delivered.begin(), delivered.end(), second.begin(), second.end()); }, sink));
   CHECK(violations == 0);
 }
 
@@ -131,8 +134,9 @@ TEST_CASE("committed offsets survive a broker restart: a new member resumes ther
   {
     auto c = f.consumer("billing", "orders");
     std::set<PartitionOffset> got;
-    REQUIRE(test::poll_until({c.get()}, [&] { return got == first; },
-                             [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
+    REQUIRE(test::poll_until(
+        {c.get()}, [&] { return got == first; },
+        [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
     REQUIRE(c->commit_sync().is_ok());
     for (const auto& co : c->committed()) committed[co.partition.partition] = co.offset;
     CHECK(committed.size() == 2);
@@ -145,10 +149,12 @@ TEST_CASE("committed offsets survive a broker restart: a new member resumes ther
   auto c = f.consumer("billing", "orders");
   std::set<PartitionOffset> got;
   std::vector<Message> all;
-  REQUIRE(test::poll_until({c.get()}, [&] { return got == second; }, [&](size_t, const Message& m) {
-    got.emplace(static_cast<uint32_t>(m.partition), m.offset);
-    all.push_back(m);
-  }));
+  REQUIRE(test::poll_until(
+      {c.get()}, [&] { return got == second; },
+      [&](size_t, const Message& m) {
+        got.emplace(static_cast<uint32_t>(m.partition), m.offset);
+        all.push_back(m);
+      }));
   for (const auto& m : all) {
     CHECK(m.offset >= committed[static_cast<uint32_t>(m.partition)]);
     CHECK(m.body[0] == 'b');
@@ -163,8 +169,9 @@ TEST_CASE("a live member rides out a broker restart: it joins again and goes on 
   auto first = test::positions_of(f.produce_n("orders", 40, "a"));
   auto c = f.consumer("billing", "orders");
   std::set<PartitionOffset> got;
-  REQUIRE(test::poll_until({c.get()}, [&] { return got == first; },
-                           [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
+  REQUIRE(test::poll_until(
+      {c.get()}, [&] { return got == first; },
+      [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
   REQUIRE(c->commit_sync().is_ok());
   std::map<uint32_t, uint64_t> committed;
   for (const auto& co : c->committed()) committed[co.partition.partition] = co.offset;
@@ -174,11 +181,13 @@ TEST_CASE("a live member rides out a broker restart: it joins again and goes on 
   auto second = test::positions_of(f.produce_n("orders", 10, "b"));
   std::set<PartitionOffset> after;
   size_t below_commit = 0;
-  REQUIRE(test::poll_until({c.get()}, [&] { return after == second; }, [&](size_t, const Message& m) {
-    const auto p = static_cast<uint32_t>(m.partition);
-    if (m.offset < committed[p]) ++below_commit;
-    after.emplace(p, m.offset);
-  }));
+  REQUIRE(test::poll_until(
+      {c.get()}, [&] { return after == second; },
+      [&](size_t, const Message& m) {
+        const auto p = static_cast<uint32_t>(m.partition);
+        if (m.offset < committed[p]) ++below_commit;
+        after.emplace(p, m.offset);
+      }));
   CHECK(below_commit == 0);
   CHECK_FALSE(c->member_id().empty());
   CHECK(c->assignment().size() == 2);
@@ -194,8 +203,9 @@ TEST_CASE("reset policy: latest (the default) skips what was there before; earli
   auto earliest = f.consumer("from-start", "orders");
   // Once a poll has returned with both partitions owned, the start positions are fixed.
   size_t old_delivered = 0;
-  REQUIRE(test::poll_until({latest.get()}, [&] { return latest->assignment().size() == 2; },
-                           [&](size_t, const Message&) { ++old_delivered; }));
+  REQUIRE(test::poll_until(
+      {latest.get()}, [&] { return latest->assignment().size() == 2; },
+      [&](size_t, const Message&) { ++old_delivered; }));
   CHECK(old_delivered == 0);
   auto fresh = test::positions_of(f.produce_n("orders", 5, "new"));
   std::set<PartitionOffset> got_latest;
@@ -223,10 +233,12 @@ TEST_CASE("tag filtering: 'A || B' receives A and B only; the committed offset p
   auto c = f.consumer("billing", "orders", "A || B");
   std::set<PartitionOffset> got;
   size_t wrong = 0;
-  REQUIRE(test::poll_until({c.get()}, [&] { return got == want; }, [&](size_t, const Message& m) {
-    if (m.tags != "A" && m.tags != "B") ++wrong;
-    got.emplace(static_cast<uint32_t>(m.partition), m.offset);
-  }));
+  REQUIRE(test::poll_until(
+      {c.get()}, [&] { return got == want; },
+      [&](size_t, const Message& m) {
+        if (m.tags != "A" && m.tags != "B") ++wrong;
+        got.emplace(static_cast<uint32_t>(m.partition), m.offset);
+      }));
   CHECK(wrong == 0);
   // Poll once more so the positions reach past trailing C records, then commit.
   (void)c->poll(300ms);
@@ -245,13 +257,15 @@ TEST_CASE("a commit for partitions that moved is fenced (NotAssigned, then Illeg
   o.auto_commit = false;
   auto a = f.consumer("billing", "orders", "*", o);
   std::set<PartitionOffset> got;
-  REQUIRE(test::poll_until({a.get()}, [&] { return got == acks; },
-                           [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
+  REQUIRE(test::poll_until(
+      {a.get()}, [&] { return got == acks; },
+      [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
   REQUIRE(a->assignment().size() == 4);
 
   // b joins and takes half; a has not polled since, so it still commits all four.
   auto b = f.consumer("billing", "orders", "*", o);
-  REQUIRE(test::poll_until({b.get()}, [&] { return b->assignment().size() == 2; }, [](size_t, const Message&) {}));
+  REQUIRE(test::poll_until(
+      {b.get()}, [&] { return b->assignment().size() == 2; }, [](size_t, const Message&) {}));
   Status st = a->commit_sync();
   CHECK(st.code() == StatusCode::kNotAssigned);
   std::set<TopicPartition> kept;
@@ -265,7 +279,8 @@ TEST_CASE("a commit for partitions that moved is fenced (NotAssigned, then Illeg
   CHECK(a->committed().size() == 2);
 
   // After a poll, a re-reads the committed offsets of the returned partitions and can commit.
-  REQUIRE(test::poll_until({a.get()}, [&] { return a->assignment().size() == 4; }, [](size_t, const Message&) {}));
+  REQUIRE(test::poll_until(
+      {a.get()}, [&] { return a->assignment().size() == 4; }, [](size_t, const Message&) {}));
   (void)a->poll(300ms);
   CHECK(a->commit_sync().is_ok());
 }

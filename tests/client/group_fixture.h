@@ -2,6 +2,7 @@
 // Shared by the consumer-group client tests: an in-process broker (port 0), topic and group
 // setup, producing numbered messages, and polling consumers until a condition holds.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <functional>
@@ -11,8 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tests/integration/in_process_broker.h"
 #include "tests/support/group_config.h"

@@ -3,7 +3,6 @@
 #include "client/group_requests.h"
 
 #include <doctest/doctest.h>
-
 #include <fmt/format.h>
 
 #include "common/record_batch.h"
@@ -67,10 +66,9 @@ TEST_CASE("records below the asked offset are skipped; next_offset moves past fi
 }
 
 TEST_CASE("next_offset never goes below the records received or the asked offset") {
-  auto r = decode_group_fetch(response({{0, wire::ErrorCode::NONE, stored_batch(0, 4), 0},
-                                        {1, wire::ErrorCode::NONE, std::string(), 0}},
-                                       1),
-                              plan_of({{0, 0}, {1, 9}}));
+  auto r = decode_group_fetch(
+      response({{0, wire::ErrorCode::NONE, stored_batch(0, 4), 0}, {1, wire::ErrorCode::NONE, std::string(), 0}}, 1),
+      plan_of({{0, 0}, {1, 9}}));
   REQUIRE(r.is_ok());
   REQUIRE(r->partitions.size() == 2);
   CHECK(r->partitions[0].next_offset == 4);

@@ -2,9 +2,9 @@
 // under (fencing), incarnations that make late answers harmless, fetch and commit planning.
 #include "client/owned_partitions.h"
 
-#include "client/group_membership.h"
-
 #include <doctest/doctest.h>
+
+#include "client/group_membership.h"
 
 namespace tidemq::client {
 namespace {
@@ -122,7 +122,7 @@ TEST_CASE("a fenced fetch drops the position until a later generation; late answ
   CHECK(o.fetch_failed(tp("t", 0), Status(StatusCode::kIllegalGeneration, "moved"), plans[0].generation, 100,
                        600));  // heartbeat now
   CHECK_FALSE(o.find(tp("t", 0))->position);
-  CHECK(o.needing_position(100).empty());  // not at generation 3 again
+  CHECK(o.needing_position(100).empty());          // not at generation 3 again
   CHECK_FALSE(o.fetch_returned(tp("t", 0), inc));  // an answer of the old position is stale
 
   o.adopt("m", 1, 4, {tp("t", 0)});  // the heartbeat brought generation 4, still ours

@@ -2,6 +2,8 @@
 // again in place (reconsume_times + 1) while the partition moves on, with the commit held below
 // it; giving up after max_reconsume_in_place; ordered mode (per-key order across a rebalance,
 // a failing message suspends its partition); flow control caps what is buffered.
+#include "tidemq/push_consumer.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <thread>
 
 #include "tests/client/group_fixture.h"
-#include "tidemq/push_consumer.h"
 
 using namespace tidemq;
 using namespace std::chrono_literals;
@@ -73,12 +74,14 @@ Message next_from_group(test::GroupFixture& f, const std::string& group, const s
   auto c = f.consumer(group, topic);
   Message first;
   bool found = false;
-  REQUIRE(test::poll_until({c.get()}, [&] { return found; }, [&](size_t, const Message& m) {
-    if (!found && static_cast<uint32_t>(m.partition) == partition) {
-      first = m;
-      found = true;
-    }
-  }));
+  REQUIRE(test::poll_until(
+      {c.get()}, [&] { return found; },
+      [&](size_t, const Message& m) {
+        if (!found && static_cast<uint32_t>(m.partition) == partition) {
+          first = m;
+          found = true;
+        }
+      }));
   return first;
 }
 

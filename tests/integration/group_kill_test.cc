@@ -5,6 +5,7 @@
 //   1. every acknowledged produced (partition, offset) was delivered to the group at least once;
 //   2. no offset below an acknowledged commit was delivered after that commit was acknowledged.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +20,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/group_config.h"
@@ -51,8 +50,16 @@ class ConsumerProcess {
   ConsumerProcess(const std::string& broker, const std::string& group, const std::string& topic, std::string log)
       : log_(std::move(log)) {
     std::vector<std::string> args = {test::BrokerProcess::binary("tidemq_test_group_consumer"),
-                                     "--broker", broker, "--group", group, "--topic", topic, "--log", log_,
-                                     "--commit-every", "100"};
+                                     "--broker",
+                                     broker,
+                                     "--group",
+                                     group,
+                                     "--topic",
+                                     topic,
+                                     "--log",
+                                     log_,
+                                     "--commit-every",
+                                     "100"};
     pid_ = ::fork();
     if (pid_ == 0) {
       std::vector<char*> argv;
@@ -164,13 +171,14 @@ TEST_CASE("3 consumer processes, one killed mid-stream: all delivered at least o
     members.push_back(std::make_unique<ConsumerProcess>(broker.address(), group, topic,
                                                         fmt::format("{}/member{}.log", dir.str(), i)));
   }
-  REQUIRE_MESSAGE(wait_until([&] {
-                    for (size_t i = 0; i < members.size(); ++i) {
-                      if (!read_log(members[i]->log(), i).assigned) return false;
-                    }
-                    return true;
-                  },
-                  30s),
+  REQUIRE_MESSAGE(wait_until(
+                      [&] {
+                        for (size_t i = 0; i < members.size(); ++i) {
+                          if (!read_log(members[i]->log(), i).assigned) return false;
+                        }
+                        return true;
+                      },
+                      30s),
                   "the three members did not all get partitions");
 
   ProducerOptions po;
@@ -248,9 +256,9 @@ TEST_CASE("3 consumer processes, one killed mid-stream: all delivered at least o
   std::vector<std::pair<uint32_t, uint64_t>> missing;
   std::set_difference(produced.begin(), produced.end(), delivered.begin(), delivered.end(),
                       std::back_inserter(missing));
-  CHECK_MESSAGE(missing.empty(), fmt::format("{} produced messages never delivered, first {}[{}]", missing.size(),
-                                             missing.empty() ? 0 : missing[0].first,
-                                             missing.empty() ? 0 : missing[0].second));
+  CHECK_MESSAGE(missing.empty(),
+                fmt::format("{} produced messages never delivered, first {}[{}]", missing.size(),
+                            missing.empty() ? 0 : missing[0].first, missing.empty() ? 0 : missing[0].second));
 
   // 2. Nothing delivered again after its commit was acknowledged.
   // A member writes "commit p c" only after commit_sync() returned with the broker's answer, so

@@ -9,6 +9,7 @@
 // read after poll() returned (deliveries) or after commit_sync() returned (commits).
 // SIGTERM / SIGINT: close() (no commit: auto-commit is off) and exit 0.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,8 +20,6 @@
 #include <cstring>
 #include <map>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "tidemq/consumer.h"
 #include "tidemq/log.h"
