@@ -55,6 +55,7 @@ Status GroupMembership::subscribe(const std::string& topic, const std::string& e
     subscriptions_.push_back(GroupSubscription{topic, expr});
   }
   last_join_error_ = Status::ok();
+  join_refused_ = false;
   if (!snap_.member_id.empty()) rejoin_ = true;
   next_join_ = SteadyClock::now();
   cv_.notify_all();
@@ -193,7 +194,8 @@ void GroupMembership::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     const auto now = SteadyClock::now();
-    const bool need_join = want_member_ && !subscriptions_.empty() && (snap_.member_id.empty() || rejoin_);
+    const bool need_join =
+        want_member_ && !join_refused_ && !subscriptions_.empty() && (snap_.member_id.empty() || rejoin_);
     if (need_join && now >= next_join_) {
       do_join(lock);
       continue;
@@ -255,7 +257,9 @@ void GroupMembership::do_join(std::unique_lock<std::mutex>& lock) {
     } else {
       if (!id.empty()) rejoin_ = true;
       next_join_ = now + kJoinRetry;
-      log()->warn("group '{}': join failed: {}", group_, r.status().to_string());
+      join_refused_ = !join_retriable(r.status());
+      log()->warn("group '{}': join failed{}: {}", group_, join_refused_ ? " (not retried until subscribe())" : "",
+                  r.status().to_string());
     }
   }
   joined_cv_.notify_all();

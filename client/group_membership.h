@@ -4,7 +4,9 @@
 //
 // - The heartbeat thread joins when asked (request_join) and whenever the membership is lost:
 //   UNKNOWN_MEMBER from a heartbeat or a fetch (rejoin), or a new TCP session (the broker drops
-//   a connection's members when it closes). Joins that fail are retried every second.
+//   a connection's members when it closes). Joins that fail are retried every second, except
+//   when the broker refused the subscriptions (e.g. a bad expression): then only after the next
+//   subscribe().
 // - Heartbeats go every heartbeat interval the broker answered (3 s by default), or at once on
 //   heartbeat_now() (a fetch saw a newer generation or was refused). Each answer carries the
 //   current generation and this member's assignment; a change bumps the snapshot's version and
@@ -110,6 +112,7 @@ class GroupMembership {
   MembershipSnapshot snap_ GUARDED_BY(mu_);
   bool want_member_ GUARDED_BY(mu_) = false;
   bool rejoin_ GUARDED_BY(mu_) = false;  // join again with the current member id
+  bool join_refused_ GUARDED_BY(mu_) = false;  // non-retriable join error: wait for subscribe()
   bool heartbeat_now_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;

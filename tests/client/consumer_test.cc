@@ -284,3 +284,23 @@ TEST_CASE("a commit for partitions that moved is fenced (NotAssigned, then Illeg
   (void)a->poll(300ms);
   CHECK(a->commit_sync().is_ok());
 }
+
+TEST_CASE("a subscription the broker refuses fails poll() until it is fixed; poll without subscribe is refused") {
+  test::GroupFixture f;
+  f.create_topic("orders", 1);
+  f.set_reset_policy("billing", "earliest");
+  auto o = f.consumer_options("billing");
+  auto c = Consumer::create(o);
+  REQUIRE(c.is_ok());
+  CHECK((*c)->poll(10ms).status().code() == StatusCode::kInvalidArgument);  // nothing subscribed
+  REQUIRE((*c)->subscribe("orders", "A ||").is_ok());
+  CHECK((*c)->poll(5s).status().code() == StatusCode::kInvalidArgument);
+  REQUIRE((*c)->subscribe("orders", "A").is_ok());
+  auto acks = f.produce_n("orders", 3, "m", [](Message& m, int i) { m.tags = i == 1 ? "A" : "B"; });
+  std::vector<Message> got;
+  REQUIRE(test::poll_until({c->get()}, [&] { return !got.empty(); }, [&](size_t, const Message& m) { got.push_back(m); }));
+  CHECK(got.size() == 1);
+  CHECK(got[0].offset == acks[1].offset);
+  REQUIRE((*c)->close().is_ok());
+  CHECK((*c)->poll(10ms).status().code() == StatusCode::kShuttingDown);
+}
