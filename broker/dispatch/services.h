@@ -10,6 +10,8 @@
 #include "broker/delivery/long_poll.h"
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/session_registry.h"
+#include "broker/net/write_pressure.h"
+#include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/log_store.h"
 #include "broker/store/topic_registry.h"
@@ -26,6 +28,8 @@ struct Services {
   LongPoll& long_poll;
   SessionRegistry& sessions;
   BrokerMetrics& metrics;
+  WritePressure& pressure;         // producer back-pressure: admission of produce requests
+  const DiskGuard& disk;           // disk low-water mark: refuse writes with DISK_FULL
   asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes
   int64_t started_mono_ms = 0;
   std::string listen;              // the bound address, port resolved
