@@ -12,6 +12,8 @@
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/server.h"
 #include "broker/net/session_registry.h"
+#include "broker/net/write_pressure.h"
+#include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/group_config_store.h"
 #include "broker/store/log_store.h"
@@ -29,11 +31,13 @@ constexpr auto kGroupExpiryInterval = std::chrono::milliseconds(250);
 }
 
 struct Broker::Impl {
-  Impl(BrokerConfig c, const Clock& clk, leveldb::Env* e) : config(std::move(c)), clock(clk), env(e) {}
+  Impl(BrokerConfig c, const Clock& clk, leveldb::Env* e, FreeSpaceFn fs)
+      : config(std::move(c)), clock(clk), env(e), free_space(std::move(fs)) {}
 
   BrokerConfig config;
   const Clock& clock;
   leveldb::Env* env;
+  FreeSpaceFn free_space;
   std::unique_ptr<Db> db;
   std::unique_ptr<TopicRegistry> topics;
   std::unique_ptr<LogStore> log;
@@ -45,11 +49,17 @@ struct Broker::Impl {
   std::unique_ptr<LongPoll> long_poll;
   SessionRegistry sessions;
   BrokerMetrics metrics;
+  std::unique_ptr<DiskGuard> disk;
+  std::unique_ptr<WritePressure> pressure;
   std::unique_ptr<Services> services;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<Server> server;
   std::unique_ptr<asio::steady_timer> retention_timer;
   std::unique_ptr<asio::steady_timer> expiry_timer;
+  // The disk check: the timer and `disk_stopping` live on their own strand; the statvfs runs on
+  // the blocking pool and the next wait is armed after it returns (one check at a time).
+  std::unique_ptr<asio::steady_timer> disk_timer;
+  bool disk_stopping = false;
   bool started = false;
   bool stopped = false;
 
@@ -75,10 +85,22 @@ struct Broker::Impl {
       schedule_expiry();
     });
   }
+
+  void schedule_disk_check() {  // on disk_timer's strand
+    if (disk_stopping) return;
+    disk_timer->expires_after(std::chrono::milliseconds(config.disk_check_ms));
+    disk_timer->async_wait([this](const asio::error_code& ec) {
+      if (ec || disk_stopping) return;
+      asio::post(executors->blocking(), [this] {
+        disk->check();
+        asio::post(disk_timer->get_executor(), [this] { schedule_disk_check(); });
+      });
+    });
+  }
 };
 
-Broker::Broker(BrokerConfig config, const Clock& clock, leveldb::Env* env)
-    : impl_(std::make_unique<Impl>(std::move(config), clock, env)) {}
+Broker::Broker(BrokerConfig config, const Clock& clock, leveldb::Env* env, FreeSpaceFn free_space)
+    : impl_(std::make_unique<Impl>(std::move(config), clock, env, std::move(free_space))) {}
 
 Broker::~Broker() { stop(); }
 
@@ -127,12 +149,22 @@ Status Broker::start() {
   m.log->set_append_listener([lp = m.long_poll.get()](uint32_t topic_id, uint32_t partition, uint64_t) {
     lp->notify(topic_id, partition);
   });
+  m.disk = std::make_unique<DiskGuard>(m.config.data_dir, m.config.min_free_disk_bytes, m.free_space);
+  m.disk->check();  // the first sample before serving (blocking is fine here)
+  WritePressure::Options po;
+  po.max_pending_bytes = m.config.max_pending_bytes;
+  po.resume_bytes = WritePressure::resume_bytes_for(m.config.max_pending_bytes);
+  po.busy_timeout_ms = m.config.busy_timeout_ms;
+  m.pressure = std::make_unique<WritePressure>(m.executors->io().get_executor(),
+                                               [log = m.log.get()] { return log->pending_bytes(); }, po, m.clock,
+                                               m.metrics.backpressure_pauses);
+  m.log->set_drain_listener([p = m.pressure.get()] { p->on_drained(); });
   m.groups->set_change_listener([lp = m.long_poll.get()](const std::string& group, uint32_t) {
     lp->notify_group(group);  // waiting group fetches answer now: members learn the new generation
   });
   m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, *m.groups,
                                 *m.offsets, *m.group_configs, *m.rate_limiters, m.sessions, m.metrics,
-                                m.executors->blocking(), m.clock.monotonic_ms(), ""});
+                                *m.pressure, *m.disk, m.executors->blocking(), m.clock.monotonic_ms(), ""});
   m.dispatcher = std::make_unique<Dispatcher>(*m.services);
   SessionLimits limits;
   limits.max_frame_bytes = m.config.max_frame_bytes;
@@ -141,13 +173,17 @@ Status Broker::start() {
   limits.max_outbound_bytes = m.config.max_outbound_bytes;
   limits.max_inflight = m.config.max_inflight_per_connection;
   m.server = std::make_unique<Server>(m.executors->io(), *m.dispatcher, m.sessions, limits,
-                                      m.config.max_connections, m.clock);
+                                      m.config.max_connections, m.clock, m.pressure.get());
   TIDEMQ_RETURN_IF_ERROR(m.server->listen(m.config.listen_host(), m.config.listen_port()));
   m.services->listen = m.config.listen_host() + ":" + std::to_string(m.server->port());
   m.retention_timer = std::make_unique<asio::steady_timer>(m.executors->io());
   m.schedule_retention();
   m.expiry_timer = std::make_unique<asio::steady_timer>(m.executors->io());
   m.schedule_expiry();
+  if (m.disk->enabled()) {
+    m.disk_timer = std::make_unique<asio::steady_timer>(asio::make_strand(m.executors->io()));
+    asio::post(m.disk_timer->get_executor(), [&m] { m.schedule_disk_check(); });
+  }
   m.executors->start();
   return Status::ok();
 }
@@ -172,8 +208,17 @@ void Broker::stop() {
     }
     if (m.retention_timer) asio::post(m.executors->io(), [t = m.retention_timer.get()] { t->cancel(); });
     if (m.expiry_timer) asio::post(m.executors->io(), [t = m.expiry_timer.get()] { t->cancel(); });
+    if (m.disk_timer) {
+      asio::post(m.disk_timer->get_executor(), [&m] {
+        m.disk_stopping = true;
+        m.disk_timer->cancel();
+      });
+    }
   }
   if (m.log) m.log->stop();  // writes whatever is queued
+  // Requests still parked by back-pressure (the grace ran out) answer ShuttingDown; the paused
+  // readers wake and see that reading stopped.
+  if (m.pressure) m.pressure->stop();
   for (auto& s : m.sessions.all()) s->close("broker shutting down");
   if (m.executors) m.executors->join();
   // Asio objects (acceptor, timers) go before their io_context; the io_context's destruction then
@@ -181,6 +226,8 @@ void Broker::stop() {
   m.server.reset();
   m.retention_timer.reset();
   m.expiry_timer.reset();
+  m.disk_timer.reset();
+  m.pressure.reset();  // its strand timer and parked requests (sessions) go before the io_context
   m.executors.reset();
   m.long_poll.reset();
   m.dispatcher.reset();

@@ -6,6 +6,7 @@
 #include <leveldb/env.h>
 
 #include "broker/config.h"
+#include "broker/store/disk_guard.h"
 #include "common/clock.h"
 #include "common/status.h"
 
@@ -14,7 +15,9 @@ namespace tidemq::broker {
 class Broker {
  public:
   // `env` (LevelDB) and `clock` are injected for tests; both must outlive the broker.
-  explicit Broker(BrokerConfig config, const Clock& clock = Clock::system(), leveldb::Env* env = nullptr);
+  // `free_space` replaces statvfs for the disk low-water mark (tests); it runs on the blocking pool.
+  explicit Broker(BrokerConfig config, const Clock& clock = Clock::system(), leveldb::Env* env = nullptr,
+                  FreeSpaceFn free_space = nullptr);
   ~Broker();  // stop()
 
   // Opens the store (recovering offsets), binds the listener and starts serving.

@@ -50,6 +50,9 @@ Status validate(const BrokerConfig& c) {
   if (c.idle_timeout_ms <= 0 || c.frame_timeout_ms <= 0 || c.retention_check_ms <= 0) {
     return Status::invalid_argument("timeouts must be > 0");
   }
+  if (c.max_pending_bytes == 0) return Status::invalid_argument("max-pending-bytes must be > 0");
+  if (c.busy_timeout_ms <= 0) return Status::invalid_argument("busy-timeout-ms must be > 0");
+  if (c.disk_check_ms <= 0) return Status::invalid_argument("disk-check-ms must be > 0");
   return Status::ok();
 }
 
@@ -77,8 +80,17 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--frame-timeout-ms", c.frame_timeout_ms, "a started frame must arrive within this")->capture_default_str();
   app.add_option("--max-outbound-bytes", c.max_outbound_bytes, "per-connection unsent bytes before it is cut")->capture_default_str();
   app.add_option("--max-inflight-per-connection", c.max_inflight_per_connection, "stop reading a socket past this many open requests")->capture_default_str();
-  app.add_option("--max-pending-bytes", c.max_pending_bytes, "appends queued for the writer before back-pressure")->capture_default_str();
-  app.add_option("--busy-timeout-ms", c.busy_timeout_ms, "a produce queued this long answers SYSTEM_BUSY")->capture_default_str();
+  app.add_option("--max-pending-bytes", c.max_pending_bytes,
+                 "appends queued for the writer before producer sockets stop being read (resume at 75 %)")
+      ->check(CLI::NonNegativeNumber)  // CLI11 would wrap "-1" around to 2^64-1
+      ->capture_default_str();
+  app.add_option("--busy-timeout-ms", c.busy_timeout_ms, "a produce parked by back-pressure this long answers SYSTEM_BUSY")
+      ->capture_default_str();
+  app.add_option("--min-free-disk-bytes", c.min_free_disk_bytes,
+                 "below this many free bytes on the data dir, produces get DISK_FULL (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--disk-check-ms", c.disk_check_ms, "how often free disk space is sampled")->capture_default_str();
   app.add_flag("--auto-create-topics", c.auto_create_topics, "create unknown topics on first produce");
   app.add_option("--default-partitions", c.default_partitions, "partitions of auto-created topics")->capture_default_str();
   app.add_option("--retention-check-ms", c.retention_check_ms, "how often retention runs")->capture_default_str();

@@ -25,8 +25,16 @@ struct BrokerConfig {
   int64_t frame_timeout_ms = 30'000;           // a started frame must complete within this
   size_t max_outbound_bytes = 64u << 20;       // per connection; a reader that never reads is cut
   uint32_t max_inflight_per_connection = 4096; // stop reading a socket past this
-  size_t max_pending_bytes = 256u << 20;       // appends queued for the writer; past it: back-pressure
-  int64_t busy_timeout_ms = 5'000;             // a request that waited this long answers SYSTEM_BUSY
+  // Producer back-pressure (broker/net/write_pressure.h): past max_pending_bytes of appends queued
+  // for the writer, produce requests are parked and connections that produce stop being read
+  // until pending bytes fall to 75 % of it; a parked request answers SYSTEM_BUSY after
+  // busy_timeout_ms.
+  size_t max_pending_bytes = 256u << 20;
+  int64_t busy_timeout_ms = 5'000;
+  // Disk low-water mark (broker/store/disk_guard.h): below this many free bytes on the data
+  // dir's filesystem, produces get DISK_FULL; 0 disables. Sampled every disk_check_ms.
+  uint64_t min_free_disk_bytes = 512ull << 20;
+  int64_t disk_check_ms = 1'000;
   bool auto_create_topics = false;
   uint32_t default_partitions = 4;
   int64_t retention_check_ms = 60'000;

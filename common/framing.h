@@ -36,6 +36,8 @@ class FrameDecoder {
   std::optional<std::string> next();
   // Bytes held for a frame not yet complete (bounded by header + cap).
   size_t buffered_bytes() const { return header_fill_ + body_.size(); }
+  // Complete frames not yet taken with next().
+  size_t ready_frames() const { return ready_.size(); }
   const Status& error() const { return error_; }
 
  private:

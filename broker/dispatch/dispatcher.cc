@@ -55,7 +55,7 @@ void Dispatcher::on_frame(const std::shared_ptr<Session>& session, std::string f
     return;
   }
   const wire::Envelope* env = wire::GetEnvelope(frame.data());
-  handlers::Request req{*env, Responder(session, env->correlation_id())};
+  handlers::Request req{*env, Responder(session, env->correlation_id()), frame};
   auto type = static_cast<size_t>(env->body_type());
   HandlerFn fn = type < kHandlers.size() ? kHandlers[type] : nullptr;
   if (fn == nullptr || env->body() == nullptr) {

@@ -12,6 +12,8 @@
 #include "broker/delivery/rate_limiter.h"
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/session_registry.h"
+#include "broker/net/write_pressure.h"
+#include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/group_config_store.h"
 #include "broker/store/log_store.h"
@@ -34,6 +36,8 @@ struct Services {
   RateLimiters& rate_limiters;
   SessionRegistry& sessions;
   BrokerMetrics& metrics;
+  WritePressure& pressure;         // producer back-pressure: admission of produce requests
+  const DiskGuard& disk;           // disk low-water mark: refuse writes with DISK_FULL
   asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes
   int64_t started_mono_ms = 0;
   std::string listen;              // the bound address, port resolved

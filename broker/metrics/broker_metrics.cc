@@ -15,6 +15,8 @@ std::vector<std::pair<std::string, uint64_t>> BrokerMetrics::snapshot() const {
       {"request_errors", v(request_errors)},
       {"protocol_errors", v(protocol_errors)},
       {"busy_rejections", v(busy_rejections)},
+      {"backpressure_pauses", v(backpressure_pauses)},
+      {"disk_full_rejections", v(disk_full_rejections)},
   };
 }
 

@@ -18,7 +18,9 @@ struct BrokerMetrics {
   std::atomic<uint64_t> bytes_out{0};
   std::atomic<uint64_t> request_errors{0};
   std::atomic<uint64_t> protocol_errors{0};
-  std::atomic<uint64_t> busy_rejections{0};
+  std::atomic<uint64_t> busy_rejections{0};      // produces answered SYSTEM_BUSY (waited too long)
+  std::atomic<uint64_t> backpressure_pauses{0};  // times producer sockets stopped being read
+  std::atomic<uint64_t> disk_full_rejections{0}; // writes refused below the disk low-water mark
 
   // name -> value, for brokerStatus.
   std::vector<std::pair<std::string, uint64_t>> snapshot() const;

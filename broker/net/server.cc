@@ -5,13 +5,15 @@
 namespace tidemq::broker {
 
 Server::Server(asio::io_context& io, FrameHandler& handler, SessionRegistry& registry,
-               const SessionLimits& limits, uint32_t max_connections, const Clock& clock)
+               const SessionLimits& limits, uint32_t max_connections, const Clock& clock,
+               WritePressure* pressure)
     : io_(io),
       handler_(handler),
       registry_(registry),
       limits_(limits),
       max_connections_(max_connections),
       clock_(clock),
+      pressure_(pressure),
       acceptor_(io) {}
 
 Status Server::listen(const std::string& host, uint16_t port) {
@@ -59,7 +61,8 @@ asio::awaitable<void> Server::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    auto session = std::make_shared<Session>(std::move(socket), next_session_id_++, handler_, limits_, clock_);
+    auto session = std::make_shared<Session>(std::move(socket), next_session_id_++, handler_, limits_, clock_,
+                                              pressure_);
     registry_.add(session);
     session->start();
   }

@@ -12,13 +12,14 @@ constexpr size_t kMaxGather = 64;  // frames per vectored write
 }  // namespace
 
 Session::Session(Socket socket, uint64_t id, FrameHandler& handler, const SessionLimits& limits,
-                 const Clock& clock)
+                 const Clock& clock, WritePressure* pressure)
     : socket_(std::move(socket)),
       strand_(asio::make_strand(socket_.get_executor())),
       id_(id),
       handler_(handler),
       limits_(limits),
       clock_(clock),
+      pressure_(pressure),
       decoder_(limits.max_frame_bytes),
       write_signal_(strand_),
       resume_signal_(strand_),
@@ -51,8 +52,14 @@ void Session::start() {
   asio::co_spawn(strand_, watchdog(), on_done);
 }
 
-bool Session::read_paused() const {
+bool Session::paused_by_inflight() const {
   return inflight_.load(std::memory_order_relaxed) >= limits_.max_inflight;
+}
+
+// Checked before every frame: the in-flight cap, and (for a connection that has produced) the
+// broker-wide write back-pressure — one relaxed load each.
+bool Session::read_paused() const {
+  return paused_by_inflight() || (holds_writes_ && pressure_ != nullptr && pressure_->paused());
 }
 
 asio::awaitable<void> Session::read_loop() {
@@ -60,10 +67,31 @@ asio::awaitable<void> Session::read_loop() {
   std::vector<char> buf(kReadChunk);
   for (;;) {
     if (closing_ || stop_reading_) co_return;
-    if (read_paused()) {  // back-pressure: stop reading until responses go out
+    if (read_paused()) {
+      // Back-pressure: stop taking frames (and then stop reading the socket) until responses go
+      // out or the store's writer catches up. A write-pressure pause registers for its wake-up
+      // first; both happen on the strand, so the posted wake-up cannot run before the wait.
+      if (!paused_by_inflight() && !pressure_->wait(self)) continue;  // pressure just ended
+      reader_paused_ = true;
       asio::error_code ec;
       co_await resume_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      reader_paused_ = false;
+      // The peer was not slow or idle while we did not read: restart its clocks.
+      last_activity_ms_ = clock_.monotonic_ms();
+      if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
       continue;
+    }
+    // Frames already decoded go first (a pause may have left some in the decoder).
+    if (auto frame = decoder_.next()) {
+      inflight_.fetch_add(1, std::memory_order_relaxed);
+      handler_.on_frame(self, std::move(*frame));
+      continue;
+    }
+    if (!decoder_.error().is_ok()) {  // every good frame before the bad bytes was handled
+      Status st = decoder_.error();
+      handler_.on_stream_error(self, st);
+      close(st.to_string());
+      co_return;
     }
     asio::error_code ec;
     size_t n = co_await socket_.async_read_some(asio::buffer(buf),
@@ -76,23 +104,11 @@ asio::awaitable<void> Session::read_loop() {
       co_return;
     }
     last_activity_ms_ = clock_.monotonic_ms();
-    Status st = decoder_.feed(std::string_view(buf.data(), n));
-    bool completed_any = false;
-    while (auto frame = decoder_.next()) {
-      if (closing_) co_return;
-      completed_any = true;
-      inflight_.fetch_add(1, std::memory_order_relaxed);
-      handler_.on_frame(self, std::move(*frame));
-    }
-    if (!st.is_ok()) {
-      handler_.on_stream_error(self, st);
-      close(st.to_string());
-      co_return;
-    }
+    (void)decoder_.feed(std::string_view(buf.data(), n));  // an error stays in decoder_.error()
     // Slow-loris guard: a frame that has started must complete within frame_timeout_ms.
     if (decoder_.buffered_bytes() == 0) {
       frame_started_ms_ = 0;
-    } else if (frame_started_ms_ == 0 || completed_any) {
+    } else if (frame_started_ms_ == 0 || decoder_.ready_frames() > 0) {
       frame_started_ms_ = last_activity_ms_;
     }
   }
@@ -143,6 +159,7 @@ asio::awaitable<void> Session::watchdog() {
     asio::error_code ec;
     co_await watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (closed_) co_return;
+    if (reader_paused_) continue;  // we are not reading: neither deadline is the peer's fault
     int64_t now = clock_.monotonic_ms();
     if (frame_started_ms_ && now - frame_started_ms_ > limits_.frame_timeout_ms) {
       logging::get("net")->info("session {} ({}): frame not completed within {} ms, closing", id_,
@@ -209,6 +226,10 @@ void Session::stop_reading() {
     asio::error_code ignored;
     self->socket_.shutdown(Socket::shutdown_receive, ignored);
   });
+}
+
+void Session::wake_reader() {
+  asio::post(strand_, [self = shared_from_this()] { self->resume_signal_.cancel(); });
 }
 
 void Session::do_close(const std::string& reason) {

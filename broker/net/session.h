@@ -13,6 +13,7 @@
 #include <asio.hpp>
 #include <flatbuffers/detached_buffer.h>
 
+#include "broker/net/write_pressure.h"
 #include "common/clock.h"
 #include "common/framing.h"
 
@@ -54,8 +55,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   using Socket = asio::ip::tcp::socket;
 
+  // `pressure` (may be null: no write back-pressure) must outlive the session's coroutines.
   Session(Socket socket, uint64_t id, FrameHandler& handler, const SessionLimits& limits,
-          const Clock& clock);
+          const Clock& clock, WritePressure* pressure = nullptr);
   ~Session();
 
   // Spawns the reader, writer and watchdog on the strand.
@@ -67,6 +69,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void close(std::string reason);
   // Stops reading new requests (shutdown phase 1). Thread-safe.
   void stop_reading();
+  // From now on this connection stops reading while the broker is under write back-pressure
+  // (WritePressure::paused()). The produce handler calls it: connections that never produce
+  // (consumers, admin) keep being read. Strand only.
+  void hold_writes() { holds_writes_ = true; }
+  // Wakes a reader paused by write back-pressure so it re-checks (WritePressure calls it).
+  // Thread-safe.
+  void wake_reader();
 
   uint64_t id() const { return id_; }
   const std::string& remote() const { return remote_; }
@@ -86,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void enqueue(flatbuffers::DetachedBuffer payload, bool completes_request);
   void do_close(const std::string& reason);
   bool read_paused() const;
+  bool paused_by_inflight() const;
 
   Socket socket_;
   asio::strand<asio::any_io_executor> strand_;
@@ -93,12 +103,13 @@ class Session : public std::enable_shared_from_this<Session> {
   FrameHandler& handler_;
   const SessionLimits limits_;
   const Clock& clock_;
+  WritePressure* const pressure_;
   std::string remote_;
   ClientInfo client_;
 
   framing::FrameDecoder decoder_;
   asio::steady_timer write_signal_;
-  asio::steady_timer resume_signal_;  // wakes a reader paused by too many in-flight requests
+  asio::steady_timer resume_signal_;  // wakes a paused reader (in-flight cap or write pressure)
   asio::steady_timer watchdog_timer_;
   std::deque<OutFrame> outbound_;
   size_t outbound_bytes_ = 0;
@@ -106,6 +117,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int64_t frame_started_ms_ = 0;
   bool closing_ = false;
   bool stop_reading_ = false;
+  bool holds_writes_ = false;   // has produced: pauses under write back-pressure
+  bool reader_paused_ = false;  // the reader waits on resume_signal_: deadlines do not run
   std::atomic<uint32_t> inflight_{0};
   std::atomic<bool> closed_{false};
   bool close_notified_ = false;

@@ -210,6 +210,12 @@ void LogStore::set_append_listener(AppendListener listener) {
   impl_->listener = std::move(p);
 }
 
+void LogStore::set_drain_listener(DrainListener listener) {
+  auto p = listener ? std::make_shared<const DrainListener>(std::move(listener)) : nullptr;
+  std::lock_guard lock(impl_->listener_mu);
+  impl_->drain_listener = std::move(p);
+}
+
 // ---------------------------------------------------------------------------------------------
 // append and the writer
 
@@ -219,7 +225,10 @@ void LogStore::append(uint32_t topic_id, uint32_t partition, std::string batch, 
   {
     std::unique_lock lock(m.queue_mu);
     if (m.running && !m.stopping) {
-      pending_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+      const size_t now_pending = pending_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+      if (now_pending > pending_bytes_peak_.load(std::memory_order_relaxed)) {
+        pending_bytes_peak_.store(now_pending, std::memory_order_relaxed);  // writers hold queue_mu
+      }
       bool was_empty = m.queue.empty();
       m.queue.push_back(Impl::Item{Impl::Append{topic_id, partition, std::move(batch), std::move(cb), bytes}, {}});
       // The writer only waits when the queue is empty, so only the first push needs to wake it.
@@ -354,12 +363,14 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   }
 
   Status st = stored > 0 ? db.write(wb) : Status::ok();
+  std::shared_ptr<const AppendListener> l;
+  std::shared_ptr<const DrainListener> drained;
+  {
+    std::lock_guard lock(listener_mu);
+    l = listener;
+    drained = drain_listener;
+  }
   if (st.is_ok()) {
-    std::shared_ptr<const AppendListener> l;
-    {
-      std::lock_guard lock(listener_mu);
-      l = listener;
-    }
     for (const Touched& t : touched) {
       t.ps->last_store_ms.store(t.ps->writer_last_ms, std::memory_order_release);
       t.ps->end_offset.store(t.ps->next_offset, std::memory_order_release);
@@ -383,7 +394,10 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
     }
   }
 
-  owner.pending_bytes_.fetch_sub(pending, std::memory_order_relaxed);
+  // seq_cst: pairs with WritePressure (a parked request sees the lower value, or the listener
+  // sees that one is parked).
+  owner.pending_bytes_.fetch_sub(pending, std::memory_order_seq_cst);
+  if (drained) (*drained)();
   for (size_t i = 0; i < appends.size(); ++i) {
     Outcome& out = outcomes[i];
     if (!out.error.is_ok()) {

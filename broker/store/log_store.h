@@ -35,6 +35,9 @@ class LogStore {
   using AppendCallback = std::function<void(Result<AppendResult>)>;
   // Called on the writer thread after new data became visible; must not block.
   using AppendListener = std::function<void(uint32_t topic_id, uint32_t partition, uint64_t end_offset)>;
+  // Called on the writer thread after each round's bytes left pending_bytes() (written or failed),
+  // before the round's callbacks run; must not block. Drives producer back-pressure.
+  using DrainListener = std::function<void()>;
 
   LogStore(Db& db, TopicRegistry& topics, const Clock& clock);
   ~LogStore();  // stops the writer after draining the queue
@@ -46,6 +49,7 @@ class LogStore {
   void stop();
 
   void set_append_listener(AppendListener listener);
+  void set_drain_listener(DrainListener listener);
 
   // Queues a batch that passed record::validate(). `cb` runs on the writer thread once the batch
   // is durable (per flush mode) or failed. Errors: TopicNotFound (topic deleted meanwhile),
@@ -54,8 +58,10 @@ class LogStore {
   // ShuttingDown. Cheap and non-blocking: no LevelDB I/O; any thread.
   void append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb);
 
-  // Bytes queued but not yet written (for back-pressure).
+  // Bytes queued but not yet written, including the round being written (for back-pressure).
   size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
+  // The highest pending_bytes() since open (brokerStatus: shows the back-pressure bound held).
+  size_t pending_bytes_peak() const { return pending_bytes_peak_.load(std::memory_order_relaxed); }
 
   // Reads whole stored batches starting with the one that contains `offset`, until `max_bytes`
   // is reached (always at least one batch when one exists at or after `offset`). Offsets below
@@ -91,6 +97,7 @@ class LogStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<size_t> pending_bytes_{0};
+  std::atomic<size_t> pending_bytes_peak_{0};  // written under Impl::queue_mu
 };
 
 }  // namespace tidemq::broker

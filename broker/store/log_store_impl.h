@@ -125,6 +125,7 @@ struct LogStore::Impl {
 
   std::mutex listener_mu;
   std::shared_ptr<const AppendListener> listener GUARDED_BY(listener_mu);
+  std::shared_ptr<const DrainListener> drain_listener GUARDED_BY(listener_mu);
 };
 
 template <typename R>

@@ -79,3 +79,46 @@ TEST_CASE("a config file is read, and an unknown key in it stops start-up") {
   REQUIRE_FALSE(wrong_type.is_ok());
   CHECK(wrong_type.status().message().find("max-connections") != std::string::npos);
 }
+
+TEST_CASE("back-pressure and disk low-water mark flags: defaults, values, file keys, validation") {
+  auto d = parse({});
+  REQUIRE(d.is_ok());
+  CHECK(d->config.max_pending_bytes == 256u << 20);
+  CHECK(d->config.busy_timeout_ms == 5000);
+  CHECK(d->config.min_free_disk_bytes == 512ull << 20);
+  CHECK(d->config.disk_check_ms == 1000);
+
+  auto c = parse({"--max-pending-bytes", "1048576", "--busy-timeout-ms", "200", "--min-free-disk-bytes",
+                  "10737418240", "--disk-check-ms", "250"});
+  REQUIRE_MESSAGE(c.is_ok(), c.status().to_string());
+  CHECK(c->config.max_pending_bytes == 1u << 20);
+  CHECK(c->config.busy_timeout_ms == 200);
+  CHECK(c->config.min_free_disk_bytes == 10ull << 30);  // above 4 GiB: a 64-bit value
+  CHECK(c->config.disk_check_ms == 250);
+
+  auto off = parse({"--min-free-disk-bytes", "0"});  // 0 disables the mark
+  REQUIRE_MESSAGE(off.is_ok(), off.status().to_string());
+  CHECK(off->config.min_free_disk_bytes == 0);
+
+  test::TempDir dir;
+  auto file = parse({"--config", write_file(dir, "min-free-disk-bytes = 1024\nbusy-timeout-ms = 50\n")});
+  REQUIRE_MESSAGE(file.is_ok(), file.status().to_string());
+  CHECK(file->config.min_free_disk_bytes == 1024);
+  CHECK(file->config.busy_timeout_ms == 50);
+
+  auto bad_type = parse({"--min-free-disk-bytes", "lots"});
+  REQUIRE_FALSE(bad_type.is_ok());
+  CHECK(bad_type.status().message().find("min-free-disk-bytes") != std::string::npos);
+  auto negative = parse({"--min-free-disk-bytes", "-1"});
+  REQUIRE_FALSE(negative.is_ok());
+  CHECK(negative.status().message().find("min-free-disk-bytes") != std::string::npos);
+  auto zero_busy = parse({"--busy-timeout-ms", "0"});
+  REQUIRE_FALSE(zero_busy.is_ok());
+  CHECK(zero_busy.status().message().find("busy-timeout-ms") != std::string::npos);
+  auto zero_pending = parse({"--max-pending-bytes", "0"});
+  REQUIRE_FALSE(zero_pending.is_ok());
+  CHECK(zero_pending.status().message().find("max-pending-bytes") != std::string::npos);
+  auto zero_check = parse({"--disk-check-ms", "0"});
+  REQUIRE_FALSE(zero_check.is_ok());
+  CHECK(zero_check.status().message().find("disk-check-ms") != std::string::npos);
+}

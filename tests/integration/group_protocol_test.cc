@@ -72,7 +72,7 @@ void check_partitioned(const std::vector<GroupWire::Joined>& members, uint32_t n
 
 TEST_CASE("join, connection close and expiry rebalance; every partition owned once") {
   ManualClock clock;
-  test::InProcessBroker broker({}, nullptr, clock);
+  test::InProcessBroker broker({}, nullptr, {}, clock);
   create_topic(broker, "orders", 6);
   GroupWire a(broker.port()), b(broker.port());
   auto ja = a.join("billing", {{"orders", "*"}});
@@ -202,7 +202,7 @@ TEST_CASE("group fetch filters by tag expression and says where to fetch next") 
 
 TEST_CASE("rate-limited group: a fetch gets at most the bucket, refilled by the clock") {
   ManualClock clock;
-  test::InProcessBroker broker({}, nullptr, clock);
+  test::InProcessBroker broker({}, nullptr, {}, clock);
   create_topic(broker, "orders", 1);
   produce(broker, "orders", 0, 300);
   GroupWire a(broker.port());

@@ -15,11 +15,11 @@ namespace tidemq::test {
 
 class InProcessBroker {
  public:
-  // `env` (optional, e.g. a FaultEnv) must outlive the broker.
-  // `clock` (optional, e.g. a ManualClock) must outlive the broker too.
+  // `env` (optional, e.g. a FaultEnv) must outlive the broker. `free_space` (optional) replaces
+  // statvfs for the disk low-water mark. `clock` (optional, e.g. a ManualClock) must outlive it too.
   explicit InProcessBroker(broker::BrokerConfig config = {}, leveldb::Env* env = nullptr,
-                           const Clock& clock = Clock::system())
-      : config_(std::move(config)), env_(env), clock_(clock) {
+                           broker::FreeSpaceFn free_space = nullptr, const Clock& clock = Clock::system())
+      : config_(std::move(config)), env_(env), free_space_(std::move(free_space)), clock_(clock) {
     config_.data_dir = dir_.str();
     config_.listen = "127.0.0.1:0";
     config_.log_level = "warn";
@@ -29,7 +29,7 @@ class InProcessBroker {
   ~InProcessBroker() { broker_.reset(); }
 
   void start() {
-    broker_ = std::make_unique<broker::Broker>(config_, clock_, env_);
+    broker_ = std::make_unique<broker::Broker>(config_, clock_, env_, free_space_);
     auto st = broker_->start();
     REQUIRE_MESSAGE(st.is_ok(), st.to_string());
     config_.listen = "127.0.0.1:" + std::to_string(broker_->port());  // keep the port on restart
@@ -54,6 +54,7 @@ class InProcessBroker {
   TempDir dir_;
   broker::BrokerConfig config_;
   leveldb::Env* env_;
+  broker::FreeSpaceFn free_space_;
   const Clock& clock_;
   std::unique_ptr<broker::Broker> broker_;
 };

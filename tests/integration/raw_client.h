@@ -41,6 +41,8 @@ class RawClient {
     if (ec) return std::nullopt;
     return body;
   }
+  // For tests that drive the socket themselves (non-blocking writes, poll).
+  tcp::socket& socket() { return socket_; }
   bool closed_by_peer() {
     char c;
     asio::error_code ec;

@@ -11,6 +11,14 @@ void broker_status(Services& s, Request& r) {
   stats.emplace_back("connections", s.sessions.size());
   stats.emplace_back("topics", s.topics.list().size());
   stats.emplace_back("pending_append_bytes", s.log.pending_bytes());
+  stats.emplace_back("pending_append_bytes_peak", s.log.pending_bytes_peak());
+  const WritePressure::Stats pressure = s.pressure.stats();
+  stats.emplace_back("backpressure_active", pressure.paused ? 1 : 0);
+  stats.emplace_back("parked_produce_requests", pressure.parked_requests);
+  stats.emplace_back("parked_produce_bytes", pressure.parked_bytes);
+  stats.emplace_back("parked_produce_bytes_peak", pressure.parked_bytes_peak);
+  stats.emplace_back("disk_free_bytes", s.disk.free_bytes());
+  stats.emplace_back("disk_low", s.disk.disk_low() ? 1 : 0);
   stats.emplace_back("long_poll_waiters", s.long_poll.waiting());
 
   flatbuffers::FlatBufferBuilder fbb(1024);

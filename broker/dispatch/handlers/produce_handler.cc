@@ -1,5 +1,7 @@
-// Produce: validate each partition's record batch on the strand (CPU only), queue it on the
-// LogStore's group-commit writer, and answer once every partition of the request is durable.
+// Produce: refuse when the store cannot take writes (sticky error, disk low-water mark), pass
+// admission (producer back-pressure, broker/net/write_pressure.h), validate each partition's
+// record batch (CPU only), queue it on the LogStore's group-commit writer, and answer once every
+// partition of the request is durable.
 #include <mutex>
 #include <vector>
 
@@ -90,39 +92,22 @@ void append_all(Services& s, const TopicConfig& topic, const wire::ProduceReques
   }
 }
 
-}  // namespace
-
-void produce(Services& s, Request& r) {
-  s.metrics.produce_requests.fetch_add(1, std::memory_order_relaxed);
-  const auto* req = r.envelope.body_as_ProduceRequest();
-  if (req->topic() == nullptr || req->batches() == nullptr || req->batches()->size() == 0) {
-    r.responder.fail(Status::invalid_argument("produce needs a topic and at least one batch"));
-    return;
-  }
-  if (Status sticky = s.db.sticky_error(); !sticky.is_ok()) {
-    r.responder.fail(sticky);  // stop acknowledging: the store cannot promise durability
-    return;
-  }
-  if (s.log.pending_bytes() > s.config.max_pending_bytes) {
-    s.metrics.busy_rejections.fetch_add(1, std::memory_order_relaxed);
-    r.responder.fail(Status::busy("broker is busy: " + std::to_string(s.log.pending_bytes()) +
-                                  " bytes waiting to be written; retry later"));
-    return;
-  }
-  std::string name = req->topic()->str();
+// The request passed admission: find (or auto-create) the topic and queue its batches.
+void admitted(Services& s, const wire::ProduceRequest& req, const Responder& responder) {
+  std::string name = req.topic()->str();
   if (auto topic = s.topics.find(name)) {
-    append_all(s, *topic, *req, r.responder);
+    append_all(s, *topic, req, responder);
     return;
   }
   if (!s.config.auto_create_topics) {
-    r.responder.fail(Status(StatusCode::kTopicNotFound, "topic '" + name + "' does not exist (create it with mqadmin updateTopic)"));
+    responder.fail(Status(StatusCode::kTopicNotFound, "topic '" + name + "' does not exist (create it with mqadmin updateTopic)"));
     return;
   }
   // Auto-create (off by default): the registry write happens off the network thread; the request
   // bytes are copied since the frame does not outlive this call.
   flatbuffers::FlatBufferBuilder copy;
   std::vector<flatbuffers::Offset<wire::PartitionBatch>> bs;
-  for (const auto* pb : *req->batches()) {
+  for (const auto* pb : *req.batches()) {
     const uint8_t* data = pb->records() ? pb->records()->data() : nullptr;
     auto recs = copy.CreateVector(data, pb->records() ? pb->records()->size() : 0);
     bs.push_back(wire::CreatePartitionBatch(copy, pb->partition(), recs));
@@ -130,7 +115,7 @@ void produce(Services& s, Request& r) {
   auto t = copy.CreateString(name);
   copy.Finish(wire::CreateProduceRequest(copy, t, copy.CreateVector(bs)));
   auto owned = std::make_shared<flatbuffers::DetachedBuffer>(copy.Release());
-  asio::post(s.blocking, [&s, name, owned, responder = r.responder] {
+  asio::post(s.blocking, [&s, name, owned, responder] {
     TopicConfig cfg;
     cfg.name = name;
     cfg.partitions = s.config.default_partitions;
@@ -147,6 +132,44 @@ void produce(Services& s, Request& r) {
     s.groups.topic_changed(created->config.name);
     append_all(s, created->config, *flatbuffers::GetRoot<wire::ProduceRequest>(owned->data()), responder);
   });
+}
+
+}  // namespace
+
+void produce(Services& s, Request& r) {
+  s.metrics.produce_requests.fetch_add(1, std::memory_order_relaxed);
+  const auto* req = r.envelope.body_as_ProduceRequest();
+  if (req->topic() == nullptr || req->batches() == nullptr || req->batches()->size() == 0) {
+    r.responder.fail(Status::invalid_argument("produce needs a topic and at least one batch"));
+    return;
+  }
+  if (Status sticky = s.db.sticky_error(); !sticky.is_ok()) {
+    r.responder.fail(sticky);  // stop acknowledging: the store cannot promise durability
+    return;
+  }
+  if (s.disk.disk_low()) {
+    s.metrics.disk_full_rejections.fetch_add(1, std::memory_order_relaxed);
+    r.responder.fail(s.disk.write_status());
+    return;
+  }
+  // This connection produces: from now on it stops being read under write back-pressure.
+  r.responder.session().hold_writes();
+  if (s.pressure.admits_now()) {
+    admitted(s, *req, r.responder);
+    return;
+  }
+  // Over --max-pending-bytes: park the request (it keeps its frame, no copy) until the writer has
+  // room, or answer SYSTEM_BUSY after --busy-timeout-ms. Admission may still happen right now.
+  auto frame = std::make_shared<std::string>(std::move(r.frame));
+  s.pressure.submit(
+      frame->size(),
+      [&s, frame, responder = r.responder] {
+        admitted(s, *wire::GetEnvelope(frame->data())->body_as_ProduceRequest(), responder);
+      },
+      [&s, responder = r.responder](Status st) {
+        if (st.code() == StatusCode::kBusy) s.metrics.busy_rejections.fetch_add(1, std::memory_order_relaxed);
+        responder.fail(st);
+      });
 }
 
 }  // namespace tidemq::broker::handlers

@@ -1,0 +1,176 @@
+#include "broker/net/write_pressure.h"
+
+#include <fmt/format.h>
+
+#include "broker/net/session.h"
+#include "common/logging.h"
+
+namespace tidemq::broker {
+
+WritePressure::WritePressure(asio::any_io_executor io, PendingFn pending, Options options, const Clock& clock,
+                             std::atomic<uint64_t>& pauses)
+    : strand_(asio::make_strand(io)),
+      pending_(std::move(pending)),
+      options_(options),
+      clock_(clock),
+      pauses_(pauses),
+      timer_(strand_) {
+  TIDEMQ_CHECK(options_.resume_bytes <= options_.max_pending_bytes, "resume_bytes above max_pending_bytes");
+}
+
+WritePressure::~WritePressure() = default;
+
+Status WritePressure::busy_status() const {
+  return Status::busy(fmt::format(
+      "broker is busy: the produce request waited {} ms (--busy-timeout-ms) while {} bytes were waiting "
+      "to be written (--max-pending-bytes {}); retry later",
+      options_.busy_timeout_ms, pending_(), options_.max_pending_bytes));
+}
+
+void WritePressure::submit(size_t bytes, Admit admit, Reject reject) {
+  {
+    std::unique_lock lock(mu_);
+    if (stopped_) {
+      lock.unlock();
+      reject(Status(StatusCode::kShuttingDown, "broker is shutting down"));
+      return;
+    }
+    if (parked_.empty() && pending_() <= options_.max_pending_bytes) {
+      lock.unlock();
+      admit();
+      return;
+    }
+    parked_.push_back(Parked{bytes, clock_.monotonic_ms() + options_.busy_timeout_ms, std::move(admit),
+                             std::move(reject)});
+    parked_bytes_ += bytes;
+    parked_bytes_peak_ = std::max(parked_bytes_peak_, parked_bytes_);
+    // seq_cst, paired with on_drained(): either the writer sees paused_ and posts a service pass,
+    // or the pass posted below sees the writer's lower pending bytes.
+    if (!paused_.exchange(true, std::memory_order_seq_cst)) {
+      pauses_.fetch_add(1, std::memory_order_relaxed);
+      logging::get("net")->info("write back-pressure on: {} bytes pending (--max-pending-bytes {})", pending_(),
+                                options_.max_pending_bytes);
+    }
+  }
+  // Arms the deadline timer, and re-checks the pending bytes now that paused_ is visible.
+  poke();
+}
+
+bool WritePressure::wait(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mu_);
+  if (!paused_.load(std::memory_order_relaxed) || stopped_) return false;
+  // Sessions that closed while paused leave expired entries: drop them when the list has doubled.
+  if (waiters_.size() >= 2 * waiters_pruned_at_ + 64) {
+    std::erase_if(waiters_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    waiters_pruned_at_ = waiters_.size();
+  }
+  waiters_.push_back(session);
+  return true;
+}
+
+void WritePressure::on_drained() {
+  if (!paused_.load(std::memory_order_seq_cst)) return;
+  poke();
+}
+
+void WritePressure::poke() {
+  if (service_posted_.exchange(true, std::memory_order_acq_rel)) return;
+  asio::post(strand_, [this] {
+    service_posted_.store(false, std::memory_order_release);
+    service();
+  });
+}
+
+void WritePressure::service() {
+  // Pairs with the writer's seq_cst update of the pending bytes (see on_drained).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // 1. Admit in arrival order while the writer has room. Each admit appends, raising pending.
+  for (;;) {
+    Parked p;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_ || parked_.empty() || pending_() > options_.max_pending_bytes) break;
+      p = std::move(parked_.front());
+      parked_.pop_front();
+      parked_bytes_ -= p.bytes;
+    }
+    p.admit();
+  }
+  // 2. Requests that waited too long: SYSTEM_BUSY. Deadlines are in arrival order.
+  const int64_t now = clock_.monotonic_ms();
+  std::vector<Parked> expired;
+  {
+    std::lock_guard lock(mu_);
+    while (!parked_.empty() && parked_.front().deadline_ms <= now) {
+      parked_bytes_ -= parked_.front().bytes;
+      expired.push_back(std::move(parked_.front()));
+      parked_.pop_front();
+    }
+  }
+  if (!expired.empty()) {
+    const Status busy = busy_status();
+    for (Parked& p : expired) p.reject(busy);
+  }
+  // 3. Resume reading once nothing is parked and the writer is below the low mark.
+  std::vector<std::weak_ptr<Session>> wake;
+  int64_t next_deadline = 0;
+  bool resumed = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!parked_.empty()) {
+      next_deadline = parked_.front().deadline_ms;
+    } else if (paused_.load(std::memory_order_relaxed) && pending_() <= options_.resume_bytes) {
+      paused_.store(false, std::memory_order_seq_cst);
+      wake.swap(waiters_);
+      waiters_pruned_at_ = 0;
+      resumed = true;
+    }
+  }
+  if (resumed) {
+    logging::get("net")->info("write back-pressure off: {} bytes pending, waking {} paused readers", pending_(),
+                              wake.size());
+  }
+  for (auto& w : wake) {
+    if (auto s = w.lock()) s->wake_reader();
+  }
+  // 4. The deadline timer follows the oldest parked request. Paused with nothing parked needs no
+  // timer: pending bytes above the low mark mean the writer has work, and its rounds poke us.
+  if (next_deadline != 0) arm_timer(next_deadline);
+}
+
+void WritePressure::arm_timer(int64_t deadline_ms) {
+  if (timer_deadline_ms_ != 0 && timer_deadline_ms_ <= deadline_ms) return;  // fires early enough
+  timer_deadline_ms_ = deadline_ms;
+  timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - clock_.monotonic_ms())));
+  timer_.async_wait([this](const asio::error_code& ec) {
+    timer_deadline_ms_ = 0;
+    if (ec) return;
+    service();
+  });
+}
+
+void WritePressure::stop() {
+  std::deque<Parked> parked;
+  std::vector<std::weak_ptr<Session>> wake;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    parked.swap(parked_);
+    parked_bytes_ = 0;
+    wake.swap(waiters_);
+    paused_.store(false, std::memory_order_seq_cst);
+  }
+  for (Parked& p : parked) p.reject(Status(StatusCode::kShuttingDown, "broker is shutting down"));
+  for (auto& w : wake) {
+    if (auto s = w.lock()) s->wake_reader();
+  }
+  asio::post(strand_, [this] { timer_.cancel(); });
+}
+
+WritePressure::Stats WritePressure::stats() const {
+  std::lock_guard lock(mu_);
+  return Stats{paused_.load(std::memory_order_relaxed), parked_.size(), parked_bytes_, parked_bytes_peak_};
+}
+
+}  // namespace tidemq::broker

@@ -1,0 +1,145 @@
+#pragma once
+// Producer back-pressure (SPEC §5.3): bounds the memory held by produce requests waiting for the
+// store's writer, by holding them in the producers' sockets instead of in the broker.
+//
+// - While `pending_bytes()` (LogStore::pending_bytes: appends queued for the writer, including the
+//   round being written) is at or below `max_pending_bytes` and nothing is parked, a produce is
+//   appended at once (`admits_now()`: two relaxed loads).
+// - Otherwise the request is *parked* here, in arrival order, and the broker enters
+//   back-pressure (`paused()`): every session that has sent a produce stops reading its socket
+//   before its next frame, so the kernel buffers fill and the producers' writes block.
+// - Each time the writer finishes a round (`on_drained()`), parked requests are admitted in order
+//   while pending bytes are at or below the limit. One that waited `busy_timeout_ms` without being
+//   admitted is answered SYSTEM_BUSY (retriable: the producer resends with the same ids).
+// - Reading resumes when nothing is parked and pending bytes are at or below `resume_bytes`
+//   (75 % of the limit by default: hysteresis, so sessions do not flap around the limit).
+//
+// Bounds (N = connections that have produced, F = --max-frame-bytes, T = --io-threads):
+//   pending <= max_pending_bytes + T * F  (each io thread may be admitting one request when the
+//                                          limit is crossed; the drain admits one past it)
+//   parked  <= N * F                      (a session parks at most one request per pause: its
+//                                          own park raises paused(), which it checks before the
+//                                          next frame)
+// plus, as before, one read chunk and one partial frame per connection in its frame decoder.
+//
+// Threads: paused() and admits_now() from any thread; submit() and wait() from session strands;
+// on_drained() from the store's writer thread (never blocks: it posts); admission, expiry and
+// resumption run on this object's strand. No lock is held while a request is admitted, rejected
+// or a session woken.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+
+namespace tidemq::broker {
+
+class Session;
+
+class WritePressure {
+ public:
+  struct Options {
+    size_t max_pending_bytes = 256u << 20;
+    size_t resume_bytes = 192u << 20;  // resume reading at or below this (see resume_bytes_for)
+    int64_t busy_timeout_ms = 5'000;
+  };
+  // 75 % of the limit.
+  static size_t resume_bytes_for(size_t max_pending_bytes) { return max_pending_bytes / 4 * 3; }
+
+  using PendingFn = std::function<size_t()>;  // any thread, cheap (an atomic load)
+  using Admit = std::function<void()>;
+  using Reject = std::function<void(Status)>;
+
+  // `pauses` counts entries into back-pressure (brokerStatus `backpressure_pauses`); it, `clock`
+  // and the io_context behind `io` must outlive this object, which must be destroyed before the
+  // io_context.
+  WritePressure(asio::any_io_executor io, PendingFn pending, Options options, const Clock& clock,
+                std::atomic<uint64_t>& pauses);
+  ~WritePressure();
+
+  WritePressure(const WritePressure&) = delete;
+  WritePressure& operator=(const WritePressure&) = delete;
+
+  // Hot path, once per frame of a producing session: one relaxed load.
+  bool paused() const { return paused_.load(std::memory_order_relaxed); }
+  // True when a produce may be appended right now (no back-pressure, pending within the limit).
+  bool admits_now() const { return !paused() && pending_() <= options_.max_pending_bytes; }
+
+  // Appends a produce request of `bytes` (its frame size) through `admit`: at once on the calling
+  // thread if admits_now() still holds under the lock, else later, in arrival order, on this
+  // object's strand. If it is not admitted within busy_timeout_ms, `reject` gets Busy instead;
+  // after stop(), ShuttingDown. Exactly one of the two runs, once. Any thread.
+  void submit(size_t bytes, Admit admit, Reject reject);
+
+  // A session about to pause: registers it to be woken (Session::wake_reader) when reading may
+  // resume, and returns true; returns false (do not wait) when back-pressure already ended.
+  // Called on the session's strand, right before it waits, so a wake cannot slip in between.
+  bool wait(const std::shared_ptr<Session>& session);
+
+  // The writer finished a round (pending bytes fell). Writer thread; never blocks: when
+  // back-pressure is on it posts one service pass to the strand (coalesced).
+  void on_drained();
+
+  // Posts a service pass (admit what fits, expire overdue requests, resume readers). The deadline
+  // timer and on_drained() call this; tests with a ManualClock call it after advancing time.
+  void poke();
+
+  // Rejects everything parked with ShuttingDown, wakes the paused sessions and stops the timer;
+  // later submit() calls are rejected at once. Idempotent; any thread (shutdown: after the
+  // writer has stopped).
+  void stop();
+
+  struct Stats {
+    bool paused = false;
+    size_t parked_requests = 0;
+    size_t parked_bytes = 0;
+    size_t parked_bytes_peak = 0;  // since start
+  };
+  Stats stats() const;
+  const Options& options() const { return options_; }
+
+ private:
+  struct Parked {
+    size_t bytes = 0;
+    int64_t deadline_ms = 0;
+    Admit admit;
+    Reject reject;
+  };
+  void service();  // strand
+  void arm_timer(int64_t deadline_ms);  // strand
+  Status busy_status() const;
+
+  asio::strand<asio::any_io_executor> strand_;
+  const PendingFn pending_;
+  const Options options_;
+  const Clock& clock_;
+  std::atomic<uint64_t>& pauses_;
+
+  // Set under mu_; read without it on the hot path. seq_cst where it pairs with pending bytes
+  // (see on_drained).
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> service_posted_{false};
+
+  mutable std::mutex mu_;
+  std::deque<Parked> parked_ GUARDED_BY(mu_);
+  size_t parked_bytes_ GUARDED_BY(mu_) = 0;
+  size_t parked_bytes_peak_ GUARDED_BY(mu_) = 0;
+  std::vector<std::weak_ptr<Session>> waiters_ GUARDED_BY(mu_);
+  size_t waiters_pruned_at_ GUARDED_BY(mu_) = 0;
+  bool stopped_ GUARDED_BY(mu_) = false;
+
+  // Strand only.
+  asio::steady_timer timer_;
+  int64_t timer_deadline_ms_ = 0;  // 0: not armed
+};
+
+}  // namespace tidemq::broker

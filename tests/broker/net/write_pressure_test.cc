@@ -1,0 +1,196 @@
+// WritePressure: admission, parking in arrival order, SYSTEM_BUSY after the busy timeout,
+// hysteresis before reading resumes, shutdown. Manual clock and a hand-run io_context: no sleeps.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/net/session.h"
+#include "broker/net/write_pressure.h"
+#include "common/clock.h"
+
+using namespace tidemq;
+using namespace tidemq::broker;
+
+namespace {
+
+class NullHandler final : public FrameHandler {
+ public:
+  void on_frame(const std::shared_ptr<Session>&, std::string) override {}
+  void on_stream_error(const std::shared_ptr<Session>&, const Status&) override {}
+  void on_close(Session&) override {}
+};
+
+struct Fixture {
+  static constexpr size_t kMax = 1000;
+  asio::io_context io;
+  ManualClock clock;
+  std::atomic<size_t> pending{0};
+  std::atomic<uint64_t> pauses{0};
+  std::unique_ptr<WritePressure> pressure;
+  std::vector<std::string> log;  // "admit N" / "reject N CODE", in the order they ran
+
+  Fixture() {
+    WritePressure::Options o;
+    o.max_pending_bytes = kMax;
+    o.resume_bytes = WritePressure::resume_bytes_for(kMax);
+    o.busy_timeout_ms = 200;
+    pressure = std::make_unique<WritePressure>(io.get_executor(), [this] { return pending.load(); }, o, clock, pauses);
+  }
+  ~Fixture() { pressure.reset(); }
+
+  // A produce of `bytes` whose admission appends them (as LogStore::append would).
+  void submit(int n, size_t bytes) {
+    pressure->submit(
+        bytes,
+        [this, n, bytes] {
+          pending += bytes;
+          log.push_back("admit " + std::to_string(n));
+        },
+        [this, n](Status st) {
+          log.push_back("reject " + std::to_string(n) + " " + std::string(status_code_name(st.code())));
+        });
+  }
+  // The writer finished a round that took `bytes` out of the pending bytes.
+  void drained(size_t bytes) {
+    pending -= bytes;
+    pressure->on_drained();
+    io.poll();
+    io.restart();
+  }
+  void run() {
+    io.poll();
+    io.restart();
+  }
+};
+
+std::vector<std::string> v(std::initializer_list<const char*> l) { return {l.begin(), l.end()}; }
+
+}  // namespace
+
+TEST_CASE("below the limit a produce is admitted at once and nothing pauses") {
+  Fixture f;
+  CHECK(f.pressure->admits_now());
+  f.submit(1, 400);
+  CHECK(f.log == v({"admit 1"}));
+  f.pending = Fixture::kMax;  // at the limit still admits
+  CHECK(f.pressure->admits_now());
+  f.submit(2, 10);
+  CHECK(f.log == v({"admit 1", "admit 2"}));
+  CHECK_FALSE(f.pressure->paused());
+  CHECK(f.pauses == 0);
+  // Not paused: a writer round posts nothing.
+  f.pressure->on_drained();
+  CHECK(f.io.poll() == 0);
+}
+
+TEST_CASE("over the limit requests park in arrival order and are admitted as the writer drains") {
+  Fixture f;
+  f.pending = Fixture::kMax + 1;
+  CHECK_FALSE(f.pressure->admits_now());
+  f.submit(1, 300);
+  f.submit(2, 300);
+  f.submit(3, 300);
+  f.run();
+  CHECK(f.log.empty());
+  CHECK(f.pressure->paused());
+  CHECK(f.pauses == 1);
+  auto st = f.pressure->stats();
+  CHECK(st.parked_requests == 3);
+  CHECK(st.parked_bytes == 900);
+  CHECK(st.parked_bytes_peak == 900);
+
+  // Room for some: admitted while pending <= limit, in order; each admission adds its bytes.
+  f.drained(501);  // pending 500: admits 1 (-> 800), 2 (-> 1100), stops
+  CHECK(f.log == v({"admit 1", "admit 2"}));
+  CHECK(f.pressure->paused());
+  CHECK(f.pressure->stats().parked_requests == 1);
+  f.drained(600);  // pending 500: admits 3 (-> 800); 800 is above the 750 low mark: still paused
+  CHECK(f.log == v({"admit 1", "admit 2", "admit 3"}));
+  CHECK(f.pressure->stats().parked_requests == 0);
+  CHECK(f.pressure->paused());
+  f.drained(50);  // 750: at the low mark, reading resumes
+  CHECK_FALSE(f.pressure->paused());
+  CHECK(f.pauses == 1);
+}
+
+TEST_CASE("with requests parked, a new one queues behind them even if the writer has room") {
+  Fixture f;
+  f.pending = Fixture::kMax + 1;
+  f.submit(1, 100);
+  f.pending = 0;  // the writer drained, but its poke has not run yet
+  f.submit(2, 100);
+  CHECK(f.log.empty());
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2"}));
+}
+
+TEST_CASE("a request parked longer than the busy timeout is answered SYSTEM_BUSY; younger ones wait") {
+  Fixture f;
+  f.pending = Fixture::kMax + 1;
+  f.submit(1, 100);
+  f.clock.advance_ms(150);
+  f.submit(2, 100);
+  f.run();
+  f.clock.advance_ms(50);  // request 1 waited exactly 200 ms
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log == v({"reject 1 SYSTEM_BUSY"}));
+  CHECK(f.pressure->stats().parked_requests == 1);
+  f.clock.advance_ms(149);
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log.size() == 1);
+  f.clock.advance_ms(1);
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log == v({"reject 1 SYSTEM_BUSY", "reject 2 SYSTEM_BUSY"}));
+  // Nothing parked, but the writer is still over the low mark: producers stay paused.
+  CHECK(f.pressure->paused());
+  f.drained(Fixture::kMax + 1);
+  CHECK_FALSE(f.pressure->paused());
+}
+
+TEST_CASE("the SYSTEM_BUSY message names the wait, the pending bytes and the flags") {
+  Fixture f;
+  f.pending = 4242;
+  Status got;
+  f.pressure->submit(1, [] {}, [&](Status st) { got = st; });
+  f.clock.advance_ms(200);
+  f.pressure->poke();
+  f.run();
+  CHECK(got.code() == StatusCode::kBusy);
+  CHECK(got.retriable());
+  CHECK(got.message().find("--busy-timeout-ms") != std::string::npos);
+  CHECK(got.message().find("--max-pending-bytes 1000") != std::string::npos);
+  CHECK(got.message().find("4242 bytes") != std::string::npos);
+}
+
+TEST_CASE("a session registers to be woken only while paused") {
+  Fixture f;
+  NullHandler handler;
+  auto session = std::make_shared<Session>(asio::ip::tcp::socket(f.io), 1, handler, SessionLimits{}, f.clock,
+                                           f.pressure.get());
+  CHECK_FALSE(f.pressure->wait(session));  // not paused: read on
+  f.pending = Fixture::kMax + 1;
+  f.submit(1, 10);
+  CHECK(f.pressure->wait(session));
+  f.drained(Fixture::kMax + 1);  // admits 1 (pending 10), resumes, wakes the session
+  CHECK_FALSE(f.pressure->paused());
+  CHECK_FALSE(f.pressure->wait(session));
+}
+
+TEST_CASE("stop answers parked requests ShuttingDown, and later ones too") {
+  Fixture f;
+  f.pending = Fixture::kMax + 1;
+  f.submit(1, 10);
+  f.pressure->stop();
+  CHECK(f.log == v({"reject 1 SHUTTING_DOWN"}));
+  CHECK_FALSE(f.pressure->paused());
+  f.submit(2, 10);
+  CHECK(f.log == v({"reject 1 SHUTTING_DOWN", "reject 2 SHUTTING_DOWN"}));
+  f.pressure->stop();  // idempotent
+  f.run();
+}
