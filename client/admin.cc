@@ -1,29 +1,12 @@
 #include "tidemq/admin.h"
 
+#include "client/admin_impl.h"
 #include "client/connection.h"
 #include "client/decode.h"
 
 namespace tidemq {
 
 using client::Connection;
-using client::Frame;
-
-struct Admin::Impl {
-  std::unique_ptr<Connection> conn;
-
-  // Sends a request and checks that the response has the expected body type.
-  template <typename Resp>
-  Result<Frame> call(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<void> body,
-                     wire::Body expect) {
-    auto r = conn->call(fbb, type, body);
-    if (!r.is_ok()) return r.status();
-    if (r->envelope().body_type() != expect || r->envelope().body() == nullptr) {
-      return Status::protocol(std::string("expected ") + wire::EnumNameBody(expect) + ", got " +
-                              wire::EnumNameBody(r->envelope().body_type()));
-    }
-    return r;
-  }
-};
 
 namespace {
 
@@ -66,7 +49,7 @@ Result<bool> Admin::update_topic(const TopicSettings& settings) {
   auto cfg = wire::CreateTopicConfigDirect(fbb, settings.name.c_str(), settings.partitions, settings.retention_ms,
                                            settings.retention_bytes);
   auto req = wire::CreateCreateTopicRequest(fbb, cfg);
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::CreateTopicResponse>(fbb, wire::Body::CreateTopicRequest,
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(fbb, wire::Body::CreateTopicRequest,
                                                                         req.Union(), wire::Body::CreateTopicResponse));
   return f.envelope().body_as_CreateTopicResponse()->created();
 }
@@ -74,7 +57,7 @@ Result<bool> Admin::update_topic(const TopicSettings& settings) {
 Status Admin::delete_topic(const std::string& name) {
   flatbuffers::FlatBufferBuilder fbb(256);
   auto req = wire::CreateDeleteTopicRequestDirect(fbb, name.c_str());
-  return impl_->call<wire::DeleteTopicResponse>(fbb, wire::Body::DeleteTopicRequest, req.Union(),
+  return impl_->call(fbb, wire::Body::DeleteTopicRequest, req.Union(),
                                                 wire::Body::DeleteTopicResponse)
       .status();
 }
@@ -82,7 +65,7 @@ Status Admin::delete_topic(const std::string& name) {
 Result<std::vector<TopicSettings>> Admin::list_topics() {
   flatbuffers::FlatBufferBuilder fbb(64);
   auto req = wire::CreateListTopicsRequest(fbb);
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::ListTopicsResponse>(fbb, wire::Body::ListTopicsRequest,
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(fbb, wire::Body::ListTopicsRequest,
                                                                        req.Union(), wire::Body::ListTopicsResponse));
   std::vector<TopicSettings> out;
   const auto* resp = f.envelope().body_as_ListTopicsResponse();
@@ -95,7 +78,7 @@ Result<std::vector<TopicSettings>> Admin::list_topics() {
 Result<TopicStatus> Admin::topic_status(const std::string& name) {
   flatbuffers::FlatBufferBuilder fbb(256);
   auto req = wire::CreateTopicStatusRequestDirect(fbb, name.c_str());
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::TopicStatusResponse>(fbb, wire::Body::TopicStatusRequest,
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(fbb, wire::Body::TopicStatusRequest,
                                                                         req.Union(), wire::Body::TopicStatusResponse));
   return client::topic_status_from_wire(*f.envelope().body_as_TopicStatusResponse());
 }
@@ -103,7 +86,7 @@ Result<TopicStatus> Admin::topic_status(const std::string& name) {
 Result<BrokerStatus> Admin::broker_status() {
   flatbuffers::FlatBufferBuilder fbb(64);
   auto req = wire::CreateBrokerStatusRequest(fbb);
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::BrokerStatusResponse>(
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(
                                       fbb, wire::Body::BrokerStatusRequest, req.Union(), wire::Body::BrokerStatusResponse));
   const auto* r = f.envelope().body_as_BrokerStatusResponse();
   BrokerStatus s;
@@ -123,7 +106,7 @@ Result<BrokerStatus> Admin::broker_status() {
 Result<Message> Admin::query_by_offset(const std::string& topic, uint32_t partition, uint64_t offset) {
   flatbuffers::FlatBufferBuilder fbb(256);
   auto req = wire::CreateQueryMessageRequestDirect(fbb, topic.c_str(), partition, offset, 0);
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::QueryMessageResponse>(
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(
                                       fbb, wire::Body::QueryMessageRequest, req.Union(), wire::Body::QueryMessageResponse));
   TIDEMQ_ASSIGN_OR_RETURN(auto msgs, to_messages(f.envelope().body_as_QueryMessageResponse()));
   if (msgs.empty()) {
@@ -136,7 +119,7 @@ Result<std::vector<Message>> Admin::query_by_id(uint64_t id, const std::string& 
   if (id == 0) return Status::invalid_argument("message id 0 is not a valid id");
   flatbuffers::FlatBufferBuilder fbb(256);
   auto req = wire::CreateQueryMessageRequestDirect(fbb, topic.c_str(), 0, 0, id);
-  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call<wire::QueryMessageResponse>(
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(
                                       fbb, wire::Body::QueryMessageRequest, req.Union(), wire::Body::QueryMessageResponse));
   TIDEMQ_ASSIGN_OR_RETURN(auto msgs, to_messages(f.envelope().body_as_QueryMessageResponse()));
   if (msgs.empty()) return Status::not_found("no message with id " + format_message_id(id));

@@ -1,5 +1,6 @@
 #pragma once
-// Admin: topic management and broker/message queries, as mqadmin uses them.
+// Admin: topic management, consumer-group administration and broker/message queries, as mqadmin
+// uses them.
 // Thread-safety: every method may be called from any thread; each call blocks for its response.
 #include <cstdint>
 #include <memory>
@@ -43,6 +44,99 @@ struct BrokerStatus {
   std::vector<std::pair<std::string, std::string>> stats;
 };
 
+// ---- consumer groups (SPEC §5.2, §5.3) ------------------------------------------------------
+
+// How a group's partitions are dealt to its members (SPEC §5.2).
+enum class AssignStrategy {
+  kAvg,             // "avg": contiguous ranges per topic (default)
+  kAvgByCircle,     // "avg_by_circle": round robin
+  kConsistentHash,  // "consistent_hash": a hash ring of members
+  kSticky,          // "sticky": keep what each member had, move only what must move
+};
+
+// "avg", "avg_by_circle", "consistent_hash", "sticky".
+std::string assign_strategy_name(AssignStrategy strategy);
+// The inverse of assign_strategy_name; InvalidArgument for anything else.
+Result<AssignStrategy> parse_assign_strategy(const std::string& name);
+
+// A per-topic delivery limit of a group: used for that topic instead of the group-wide limits.
+struct TopicRateLimit {
+  std::string topic;
+  double max_msgs_per_sec = 0;   // 0 = unlimited
+  double max_bytes_per_sec = 0;  // 0 = unlimited
+};
+
+// A group's durable configuration (mqadmin updateSubGroup).
+struct GroupSettings {
+  std::string name;
+  AssignStrategy strategy = AssignStrategy::kAvg;
+  bool broadcast = false;  // true: every member gets every message; false: clustering
+  // Where the group starts on a partition it has no committed offset for: "latest" (also when
+  // empty), "earliest" or "timestamp:<unix ms>".
+  std::string reset_policy = "latest";
+  double max_msgs_per_sec = 0;   // peak shaving, the whole group over every topic; 0 = unlimited
+  double max_bytes_per_sec = 0;  // 0 = unlimited
+  uint32_t burst_ms = 100;       // token bucket size = rate × burst_ms (SPEC §5.3)
+  std::vector<TopicRateLimit> topic_rates;
+};
+
+struct GroupAssignment {
+  std::string topic;
+  std::vector<uint32_t> partitions;
+};
+
+struct GroupSubscription {
+  std::string topic;
+  std::string expression;  // "*" or "TagA || TagB"
+};
+
+struct GroupMemberInfo {
+  std::string member_id;
+  std::string client_id;
+  std::string remote;  // host:port of the member's connection, as the broker sees it
+  std::vector<GroupSubscription> subscriptions;
+  std::vector<GroupAssignment> assignment;
+  uint64_t last_heartbeat_age_ms = 0;
+};
+
+struct GroupDescription {
+  GroupSettings settings;
+  uint32_t generation = 0;
+  std::vector<GroupMemberInfo> members;
+};
+
+struct PartitionProgress {
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t start_offset = 0;
+  uint64_t end_offset = 0;        // the broker's next offset (high watermark)
+  int64_t committed_offset = -1;  // the next offset the group reads; -1 = nothing committed
+  uint64_t lag = 0;               // end - committed (end - start when nothing is committed)
+  std::string owner;              // member id; empty when no member owns the partition
+  std::string owner_client_id;
+  int64_t last_commit_ms = 0;     // unix ms of the last commit; 0 = never
+};
+
+struct ConsumerProgress {
+  std::string group;
+  std::vector<PartitionProgress> partitions;
+};
+
+// A partition's offset, e.g. where reset_offsets put a group.
+struct PartitionOffset {
+  std::string topic;
+  uint32_t partition = 0;
+  uint64_t offset = 0;
+};
+
+// Checks what the broker would refuse anyway, with a message naming the field: empty name,
+// unknown reset policy, negative or non-finite rates, burst_ms 0, a per-topic limit without a
+// topic or a topic listed twice. InvalidArgument, or ok.
+Status validate_group_settings(const GroupSettings& settings);
+
+// Checks a reset_offsets target: "earliest", "latest", "now" or a unix time in ms (digits).
+Status validate_reset_target(const std::string& target);
+
 class Admin {
  public:
   static Result<std::unique_ptr<Admin>> create(ClientOptions options);
@@ -55,6 +149,31 @@ class Admin {
   Result<std::vector<TopicSettings>> list_topics();
   Result<TopicStatus> topic_status(const std::string& name);
   Result<BrokerStatus> broker_status();
+
+  // ---- consumer groups ----
+  // Creates a group's config, or replaces it as a whole: every field of `settings` is written
+  // (to change one setting, read the current ones with describe_group() or list_groups() first,
+  // as mqadmin updateSubGroup does). Takes effect at once, without restarting any member.
+  // Returns true when the group was created. Errors: InvalidArgument (see
+  // validate_group_settings, checked before anything is sent).
+  Result<bool> update_group(const GroupSettings& settings);
+  // Removes a group's config and committed offsets. Errors: GroupNotFound; InvalidArgument while
+  // members are online.
+  Status delete_group(const std::string& name);
+  // Every group with a stored config, in the broker's order (by name).
+  Result<std::vector<GroupSettings>> list_groups();
+  // Config, generation and online members with their assignment. Errors: GroupNotFound.
+  Result<GroupDescription> describe_group(const std::string& name);
+  // Per partition of every topic the group committed to or subscribes to: end offset, committed
+  // offset, lag, owner. Errors: GroupNotFound.
+  Result<ConsumerProgress> consumer_progress(const std::string& group);
+  // Moves the group's committed offsets of every partition of `topic` to `target`: "earliest",
+  // "latest" (skipAccumulatedMessage), "now" or a unix time in ms (the first message stored at or
+  // after it). Works on a live group: its owners are fenced and restart from the new offsets.
+  // Returns the new offsets. Errors: InvalidArgument (bad target, checked before sending),
+  // GroupNotFound, TopicNotFound; when the broker refuses one partition, that partition's error.
+  Result<std::vector<PartitionOffset>> reset_offsets(const std::string& group, const std::string& topic,
+                                                     const std::string& target);
 
   // The message at (topic, partition, offset). NotFound / OffsetOutOfRange otherwise.
   Result<Message> query_by_offset(const std::string& topic, uint32_t partition, uint64_t offset);
