@@ -52,6 +52,10 @@ TEST_CASE("JsonValue builds objects in insertion order with typed numbers") {
         "\"ratio\":0.5,\"list\":[1,\"two\",{}]}");
   CHECK(JsonValue::object().set("k\"ey", "v\n").dump() == "{\"k\\\"ey\":\"v\\n\"}");
   CHECK(JsonValue(1.0 / 0.0).dump() == "null");
+  CHECK(JsonValue(2000.0).dump() == "2000");  // whole doubles print as integers, not 2e+03
+  CHECK(JsonValue(-3.0).dump() == "-3");
+  CHECK(JsonValue(1e20).dump() == "1e+20");
+  CHECK(JsonValue(0.1).dump() == "0.1");
 }
 
 TEST_CASE("Table aligns columns by the widest cell and leaves no trailing spaces") {

@@ -54,6 +54,11 @@ void append_double(std::string& out, double d) {
     return;
   }
   char buf[32];
+  if (d == std::floor(d) && std::fabs(d) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);  // whole numbers as integers: 2000, not 2e+03
+    out += buf;
+    return;
+  }
   std::snprintf(buf, sizeof buf, "%.17g", d);
   // Shortest form that round-trips is nicer; try fewer digits first.
   for (int precision = 1; precision <= 17; ++precision) {

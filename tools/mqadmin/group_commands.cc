@@ -1,0 +1,230 @@
+// Consumer-group commands: updateSubGroup, deleteSubGroup, groupList, consumerProgress,
+// consumerConnection, resetOffsetByTime, skipAccumulatedMessage.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <ostream>
+
+#include "tidemq/admin.h"
+#include "tools/mqadmin/command.h"
+#include "tools/mqadmin/group_args.h"
+#include "tools/mqadmin/group_render.h"
+#include "tools/mqadmin/render.h"
+
+namespace tidemq::tools {
+namespace {
+
+// A CLI11 check from a Status-returning one: a bad value is a usage error (exit 2).
+CLI::Validator status_validator(std::function<Status(const std::string&)> check, std::string name) {
+  return CLI::Validator(
+      [check = std::move(check)](std::string& s) -> std::string {
+        Status st = check(s);
+        return st.is_ok() ? std::string() : st.message();
+      },
+      std::move(name));
+}
+
+// ---- updateSubGroup ---------------------------------------------------------------------------
+
+struct UpdateArgs {
+  std::string group;
+  double rate = 0;
+  double rate_bytes = 0;
+  uint32_t burst_ms = 100;
+  std::string strategy;
+  bool broadcast = false;
+  bool clustering = false;
+  std::string reset_policy;
+  std::vector<std::string> topic_rates;
+  std::vector<std::string> topic_rates_bytes;
+  CLI::Option* rate_opt = nullptr;
+  CLI::Option* rate_bytes_opt = nullptr;
+  CLI::Option* burst_opt = nullptr;
+  CLI::Option* strategy_opt = nullptr;
+  CLI::Option* reset_opt = nullptr;
+
+  UpdateGroupFlags flags() const {
+    UpdateGroupFlags f;
+    if (rate_opt->count() > 0) f.rate = rate;
+    if (rate_bytes_opt->count() > 0) f.rate_bytes = rate_bytes;
+    if (burst_opt->count() > 0) f.burst_ms = burst_ms;
+    if (strategy_opt->count() > 0) f.strategy = strategy;
+    if (broadcast) f.broadcast = true;
+    if (clustering) f.broadcast = false;
+    if (reset_opt->count() > 0) f.reset_policy = reset_policy;
+    f.topic_rates = topic_rates;
+    f.topic_rates_bytes = topic_rates_bytes;
+    return f;
+  }
+};
+
+// Creates the group, or changes only the settings given on the command line: the current ones
+// come from list_groups() (the stored configs), the flags are applied on top, and the whole
+// config is written back.
+Status run_update_group(const CommandEnv& env, const UpdateArgs& args) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto groups, admin->list_groups());
+  GroupSettings settings;
+  settings.name = args.group;
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupSettings& g) { return g.name == args.group; });
+  if (it != groups.end()) settings = *it;
+  TIDEMQ_RETURN_IF_ERROR(apply_update_flags(args.flags(), settings));
+  TIDEMQ_ASSIGN_OR_RETURN(bool created, admin->update_group(settings));
+  if (env.global.json) {
+    env.out << group_settings_json(settings).set("created", created).dump() << '\n';
+  } else {
+    env.out << (created ? "created" : "updated") << " group " << printable(settings.name) << ": "
+            << printable(group_settings_summary(settings)) << '\n';
+  }
+  return Status::ok();
+}
+
+// ---- the others -------------------------------------------------------------------------------
+
+Status run_delete_group(const CommandEnv& env, const std::string& group) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_RETURN_IF_ERROR(admin->delete_group(group));
+  if (env.global.json) {
+    env.out << JsonValue::object().set("group", group).set("deleted", true).dump() << '\n';
+  } else {
+    env.out << "deleted group " << printable(group) << '\n';
+  }
+  return Status::ok();
+}
+
+Status run_group_list(const CommandEnv& env) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto groups, admin->list_groups());
+  if (env.global.json) {
+    auto list = JsonValue::array();
+    for (const auto& g : groups) list.push(group_settings_json(g));
+    env.out << JsonValue::object().set("groups", std::move(list)).dump() << '\n';
+  } else {
+    env.out << group_list_table(groups);
+  }
+  return Status::ok();
+}
+
+Status run_consumer_progress(const CommandEnv& env, const std::string& group) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto progress, admin->consumer_progress(group));
+  if (env.global.json) {
+    env.out << consumer_progress_json(progress).dump() << '\n';
+  } else {
+    env.out << consumer_progress_table(progress);
+  }
+  return Status::ok();
+}
+
+Status run_consumer_connection(const CommandEnv& env, const std::string& group) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto description, admin->describe_group(group));
+  if (env.global.json) {
+    env.out << consumer_connection_json(description).dump() << '\n';
+  } else {
+    env.out << consumer_connection_text(description);
+  }
+  return Status::ok();
+}
+
+struct ResetArgs {
+  std::string group;
+  std::string topic;
+  std::string target;
+};
+
+Status run_reset(const CommandEnv& env, const ResetArgs& args) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(auto offsets, admin->reset_offsets(args.group, args.topic, args.target));
+  if (env.global.json) {
+    env.out << reset_offsets_json(args.group, args.topic, args.target, offsets).dump() << '\n';
+  } else {
+    env.out << reset_offsets_text(args.group, args.topic, args.target, offsets);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+void register_group_commands(CommandSet& set) {
+  {
+    auto args = std::make_shared<UpdateArgs>();
+    auto* cmd = set.add("updateSubGroup",
+                        "Create a consumer group, or change the given settings of an existing one (the others are kept)",
+                        [args](const CommandEnv& env) { return run_update_group(env, *args); });
+    cmd->add_option("-g,--group", args->group, "Group name")->required();
+    args->rate_opt = cmd->add_option("--rate", args->rate, "Delivery limit in messages/s for the group (0 = unlimited)")
+                         ->check(CLI::NonNegativeNumber);
+    args->rate_bytes_opt =
+        cmd->add_option("--rate-bytes", args->rate_bytes, "Delivery limit in bytes/s for the group (0 = unlimited)")
+            ->check(CLI::NonNegativeNumber);
+    args->burst_opt = cmd->add_option("--burst-ms", args->burst_ms, "Token bucket size = rate x this (new group: 100)")
+                          ->check(CLI::Range(1u, 60'000u));
+    args->strategy_opt = cmd->add_option("--strategy", args->strategy, "Assignment strategy (new group: avg)")
+                             ->check(CLI::IsMember({"avg", "avg_by_circle", "consistent_hash", "sticky"}));
+    auto* broadcast = cmd->add_flag("--broadcast", args->broadcast, "Every member gets every message");
+    auto* clustering =
+        cmd->add_flag("--clustering", args->clustering, "Each partition goes to one member (new group: this)");
+    broadcast->excludes(clustering);
+    args->reset_opt =
+        cmd->add_option("--reset-policy", args->reset_policy,
+                        "Where the group starts without a committed offset: latest|earliest|timestamp:MS (new: latest)")
+            ->check(status_validator(
+                [](const std::string& s) {
+                  GroupSettings probe;
+                  probe.name = "x";
+                  probe.reset_policy = s;
+                  return validate_group_settings(probe);
+                },
+                "POLICY"));
+    auto topic_rate_check = status_validator(
+        [](const std::string& s) { return parse_topic_rate(s).status(); }, "TOPIC=N");
+    cmd->add_option("--topic-rate", args->topic_rates,
+                    "Per-topic limit in messages/s, TOPIC=N, used instead of --rate for that topic (repeatable; "
+                    "0 with no byte limit removes it)")
+        ->check(topic_rate_check);
+    cmd->add_option("--topic-rate-bytes", args->topic_rates_bytes,
+                    "Per-topic limit in bytes/s, TOPIC=B (repeatable; 0 with no message limit removes it)")
+        ->check(topic_rate_check);
+  }
+  {
+    auto group = std::make_shared<std::string>();
+    auto* cmd = set.add("deleteSubGroup", "Delete a consumer group's config and committed offsets (no member online)",
+                        [group](const CommandEnv& env) { return run_delete_group(env, *group); });
+    cmd->add_option("-g,--group", *group, "Group name")->required();
+  }
+  set.add("groupList", "List consumer groups and their settings",
+          [](const CommandEnv& env) { return run_group_list(env); });
+  {
+    auto group = std::make_shared<std::string>();
+    auto* cmd = set.add("consumerProgress", "Per partition: end offset, committed offset, lag, owner",
+                        [group](const CommandEnv& env) { return run_consumer_progress(env, *group); });
+    cmd->add_option("-g,--group", *group, "Group name")->required();
+  }
+  {
+    auto group = std::make_shared<std::string>();
+    auto* cmd = set.add("consumerConnection", "A group's generation and online members with their assignment",
+                        [group](const CommandEnv& env) { return run_consumer_connection(env, *group); });
+    cmd->add_option("-g,--group", *group, "Group name")->required();
+  }
+  {
+    auto args = std::make_shared<ResetArgs>();
+    auto* cmd = set.add("resetOffsetByTime",
+                        "Move a group's committed offsets of a topic (live group: members restart from there)",
+                        [args](const CommandEnv& env) { return run_reset(env, *args); });
+    cmd->add_option("-g,--group", args->group, "Group name")->required();
+    cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+    cmd->add_option("-s,--timestamp", args->target, "Unix time in ms, now, earliest or latest")
+        ->required()
+        ->check(status_validator([](const std::string& s) { return validate_reset_target(s); }, "MS|now|earliest|latest"));
+  }
+  {
+    auto args = std::make_shared<ResetArgs>();
+    args->target = "latest";
+    auto* cmd = set.add("skipAccumulatedMessage", "Move a group's committed offsets of a topic to the end (skip the backlog)",
+                        [args](const CommandEnv& env) { return run_reset(env, *args); });
+    cmd->add_option("-g,--group", args->group, "Group name")->required();
+    cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+  }
+}
+
+}  // namespace tidemq::tools
