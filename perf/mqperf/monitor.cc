@@ -19,6 +19,15 @@ Status Monitor::start() {
     if (!timeline_) return Status::invalid_argument("cannot write --timeline file '" + config_.timeline_path + "'");
     timeline_ << timeline_header() << '\n';
   }
+  start_ = std::chrono::steady_clock::now();
+  if (!config_.timeline_path.empty()) {
+    // Second N of the timeline ends N s after this instant; scripts that merge the timelines of
+    // several mqperf processes (perf/peak_shaving.sh) align them with it.
+    const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    std::fprintf(stderr, "%s\n", timeline_start_line(config_.mode, unix_ms).c_str());
+  }
   thread_ = std::thread([this] { run(); });
   return Status::ok();
 }
@@ -34,7 +43,7 @@ void Monitor::stop() {
 }
 
 void Monitor::run() {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = start_;
   for (uint64_t second = 1;; ++second) {
     {
       std::unique_lock lock(mu_);

@@ -1,6 +1,7 @@
 #pragma once
 // The once-per-second reporter: a progress line on stderr and, with --timeline, one CSV row.
 // It only reads the workers' atomics; it never stops a run (the mode runner does that).
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <fstream>
@@ -29,7 +30,8 @@ class Monitor {
           std::function<std::optional<uint64_t>(uint64_t produced, uint64_t delivered)> lag = {});
   ~Monitor();
 
-  // Opens the timeline file (InvalidArgument if it cannot) and starts the thread.
+  // Opens the timeline file (InvalidArgument if it cannot) and starts the thread. With a
+  // timeline, prints timeline_start_line() on stderr: the wall-clock time second 0 starts at.
   Status start();
   // Stops and joins the thread. Idempotent.
   void stop();
@@ -43,6 +45,7 @@ class Monitor {
   const StatsSet* consumers_;
   std::function<std::optional<uint64_t>(uint64_t, uint64_t)> lag_;
   std::ofstream timeline_;
+  std::chrono::steady_clock::time_point start_;  // set by start(), before the thread
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

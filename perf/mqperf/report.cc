@@ -103,6 +103,10 @@ std::string timeline_row(uint64_t second, std::optional<uint64_t> produced, std:
   return std::to_string(second) + "," + field(produced) + "," + field(delivered) + "," + field(lag);
 }
 
+std::string timeline_start_line(const std::string& mode, int64_t unix_ms) {
+  return "[mqperf " + mode + "] timeline starts at unix_ms " + std::to_string(unix_ms);
+}
+
 std::string format_thousands(uint64_t n) {
   std::string digits = std::to_string(n);
   std::string out;

@@ -53,6 +53,10 @@ std::string timeline_header();
 std::string timeline_row(uint64_t second, std::optional<uint64_t> produced, std::optional<uint64_t> delivered,
                          std::optional<uint64_t> lag);
 
+// "[mqperf consume] timeline starts at unix_ms 1700000000123": printed on stderr when a timeline
+// starts, so the timelines of several processes can be put on one time axis.
+std::string timeline_start_line(const std::string& mode, int64_t unix_ms);
+
 // 1234567 -> "1,234,567"
 std::string format_thousands(uint64_t n);
 // 850 -> "850us", 2100 -> "2.1ms", 1500000 -> "1.50s"

@@ -191,6 +191,7 @@ TEST_CASE("progress line, timeline row and number formatting") {
   CHECK(timeline_header() == "second,produced,delivered,lag");
   CHECK(timeline_row(2, 100, std::nullopt, std::nullopt) == "2,100,,");
   CHECK(timeline_row(3, 10, 9, 1) == "3,10,9,1");
+  CHECK(timeline_start_line("consume", 1700000000123) == "[mqperf consume] timeline starts at unix_ms 1700000000123");
 }
 
 TEST_CASE("LatencyRecorder agrees with common Histogram, and windows subtract") {
