@@ -58,7 +58,7 @@ struct UpdateArgs {
 };
 
 // Creates the group, or changes only the settings given on the command line: the current ones
-// come from list_groups() (the stored configs), the flags are applied on top, and the whole
+// come from list_groups() (defaults for a group the broker does not know), the flags are applied on top, and the whole
 // config is written back.
 Status run_update_group(const CommandEnv& env, const UpdateArgs& args) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));

@@ -160,7 +160,8 @@ class Admin {
   // Removes a group's config and committed offsets. Errors: GroupNotFound; InvalidArgument while
   // members are online.
   Status delete_group(const std::string& name);
-  // Every group with a stored config, in the broker's order (by name).
+  // Every group the broker knows (a stored config, online members or committed offsets; the
+  // defaults for a group without a config), by name.
   Result<std::vector<GroupSettings>> list_groups();
   // Config, generation and online members with their assignment. Errors: GroupNotFound.
   Result<GroupDescription> describe_group(const std::string& name);
