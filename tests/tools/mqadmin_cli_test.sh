@@ -99,6 +99,121 @@ step "brokerStatus"
 "${A[@]}" brokerStatus >"$O" || fail "brokerStatus table exit $?"
 grep -Eq "^flush_mode: +sync$" "$O" || fail "brokerStatus fields: $(cat "$O")"
 
+step "updateSubGroup creates, then changes only the given settings"
+"${A[@]}" updateSubGroup -g billing --rate 2000 >"$O" || fail "updateSubGroup exit $?"
+grep -q "^created group billing: strategy avg, clustering, reset latest, rate 2000 msg/s" "$O" ||
+  fail "updateSubGroup output: $(cat "$O")"
+"${A[@]}" --json updateSubGroup -g billing --strategy sticky --topic-rate orders=500 >"$O" || fail "update 2 exit $?"
+python3 - "$O" <<'PY' || fail "updateSubGroup kept/changed: $(cat "$O")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["created"] is False, d
+assert d["strategy"] == "sticky" and d["max_msgs_per_sec"] == 2000 and d["burst_ms"] == 100, d
+assert d["topic_rates"] == [{"topic": "orders", "max_msgs_per_sec": 500, "max_bytes_per_sec": 0}], d
+PY
+"${A[@]}" updateSubGroup -g billing --topic-rate orders=0 --burst-ms 50 >/dev/null || fail "update 3"
+"${A[@]}" updateSubGroup -g audit --broadcast --reset-policy earliest >/dev/null || fail "updateSubGroup audit"
+
+step "groupList (table and JSON)"
+"${A[@]}" groupList >"$O" || fail "groupList exit $?"
+head -1 "$O" | grep -q "^GROUP  *STRATEGY  *MODE  *RESET_POLICY" || fail "groupList header: $(cat "$O")"
+grep -Eq "^audit +avg +broadcasting +earliest" "$O" || fail "groupList audit: $(cat "$O")"
+"${A[@]}" --json groupList >"$O" || fail "groupList --json exit $?"
+python3 - "$O" <<'PY' || fail "groupList --json: $(cat "$O")"
+import json, sys
+g = {x["name"]: x for x in json.load(open(sys.argv[1]))["groups"]}
+assert sorted(g) == ["audit", "billing"], g
+b = g["billing"]
+assert (b["strategy"], b["max_msgs_per_sec"], b["burst_ms"], b["topic_rates"]) == ("sticky", 2000, 50, []), b
+assert (g["audit"]["mode"], g["audit"]["reset_policy"], g["audit"]["max_msgs_per_sec"]) == ("broadcasting", "earliest", 0)
+PY
+
+step "consumerConnection and consumerProgress of a group without members"
+"${A[@]}" consumerConnection -g billing >"$O" || fail "consumerConnection exit $?"
+grep -q "^no members online$" "$O" || fail "consumerConnection: $(cat "$O")"
+"${A[@]}" --json consumerConnection -g billing >"$O" || fail "consumerConnection --json exit $?"
+[[ $(json_get "$O" '(d["group"], d["strategy"], d["members"])') == "('billing', 'sticky', [])" ]] ||
+  fail "consumerConnection --json: $(cat "$O")"
+
+step "resetOffsetByTime / skipAccumulatedMessage move committed offsets (consumerProgress shows them)"
+"${A[@]}" --json topicStatus -t orders >"$WORK/ts.json"
+"${A[@]}" --json resetOffsetByTime -g billing -t orders -s earliest >"$O" || fail "reset earliest exit $?"
+[[ $(json_get "$O" '[o["partition"] for o in d["offsets"]]') == "[0, 1, 2, 3]" ]] || fail "reset: $(cat "$O")"
+"${A[@]}" --json consumerProgress -g billing >"$O" || fail "consumerProgress exit $?"
+python3 - "$O" "$WORK/ts.json" <<'PY' || fail "consumerProgress after reset to earliest: $(cat "$O")"
+import json, sys
+d, ts = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert d["group"] == "billing", d
+parts = {(p["topic"], p["partition"]): p for p in d["partitions"]}
+for p in d["partitions"]:
+    assert set(p) >= {"topic", "partition", "end_offset", "committed_offset", "lag", "owner"}, p
+for t in ts["partitions"]:
+    p = parts[("orders", t["partition"])]
+    assert p["committed_offset"] == t["start_offset"] and p["end_offset"] == t["end_offset"], (p, t)
+    assert p["lag"] == t["end_offset"] - t["start_offset"] and p["owner"] == "", p
+assert d["total_lag"] == 3, d
+PY
+"${A[@]}" consumerProgress -g billing >"$O" || fail "consumerProgress table exit $?"
+head -1 "$O" | grep -q "^TOPIC  *PARTITION  *START_OFFSET  *END_OFFSET  *COMMITTED  *LAG  *OWNER" ||
+  fail "consumerProgress table: $(cat "$O")"
+grep -q "^total lag: 3$" "$O" || fail "consumerProgress total: $(cat "$O")"
+"${A[@]}" skipAccumulatedMessage -g billing -t orders >"$O" || fail "skipAccumulatedMessage exit $?"
+grep -q "reset to latest" "$O" || fail "skipAccumulatedMessage output: $(cat "$O")"
+"${A[@]}" --json consumerProgress -g billing >"$O"
+python3 - "$O" <<'PY' || fail "consumerProgress after skip: $(cat "$O")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert all(p["committed_offset"] == p["end_offset"] and p["lag"] == 0 for p in d["partitions"]), d
+PY
+# A time between two messages of partition 3: the group restarts at the second one.
+"${A[@]}" --json sendMessage -t orders -p 3 -m before >"$O" || fail "send before"
+BEFORE_OFF=$(json_get "$O" 'd["offset"]')
+sleep 0.05
+"${A[@]}" --json sendMessage -t orders -p 3 -m after >"$O" || fail "send after"
+AFTER_OFF=$(json_get "$O" 'd["offset"]')
+AFTER_MS=$(json_get "$O" 'd["store_ms"]')
+"${A[@]}" --json resetOffsetByTime -g billing -t orders -s "$AFTER_MS" >"$O" || fail "reset by time exit $?"
+[[ $(json_get "$O" '[o["offset"] for o in d["offsets"] if o["partition"] == 3][0]') == "$AFTER_OFF" ]] ||
+  fail "reset to $AFTER_MS (after offset $AFTER_OFF, before $BEFORE_OFF): $(cat "$O")"
+"${A[@]}" --json consumerProgress -g billing >"$O"
+[[ $(json_get "$O" '[(p["committed_offset"], p["lag"]) for p in d["partitions"] if p["partition"] == 3][0]') == \
+  "($AFTER_OFF, 1)" ]] || fail "consumerProgress after reset by time: $(cat "$O")"
+"${A[@]}" resetOffsetByTime -g billing -t orders -s now >/dev/null || fail "reset now"
+"${A[@]}" --json consumerProgress -g billing >"$O"
+[[ $(json_get "$O" 'd["total_lag"]') == 0 ]] || fail "reset to now left a lag: $(cat "$O")"
+
+step "group failures: unknown group, bad values"
+rc=0; "${A[@]}" consumerProgress -g nosuchgroup >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 1 ]] || fail "consumerProgress of an unknown group: exit $rc"
+expect_one_line_error "$E" mqadmin
+grep -q "GROUP_NOT_FOUND" "$E" || fail "unknown group reason: $(cat "$E")"
+rc=0; "${A[@]}" consumerConnection -g nosuchgroup >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 1 ]] || fail "consumerConnection of an unknown group: exit $rc"
+expect_one_line_error "$E" mqadmin
+rc=0; "${A[@]}" resetOffsetByTime -g billing -t nosuchtopic -s now >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 1 ]] || fail "reset on a missing topic: exit $rc"
+expect_one_line_error "$E" mqadmin
+rc=0; "${A[@]}" updateSubGroup -g billing --strategy round_robin >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "bad --strategy: exit $rc (want 2)"
+expect_one_line_error "$E" mqadmin
+rc=0; "${A[@]}" updateSubGroup -g billing --topic-rate orders >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "bad --topic-rate: exit $rc (want 2)"
+expect_one_line_error "$E" mqadmin
+rc=0; "${A[@]}" resetOffsetByTime -g billing -t orders -s yesterday >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "bad -s: exit $rc (want 2)"
+expect_one_line_error "$E" mqadmin
+rc=0; "${A[@]}" updateSubGroup -g billing --broadcast --clustering >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "--broadcast with --clustering: exit $rc (want 2)"
+
+step "deleteSubGroup"
+"${A[@]}" deleteSubGroup -g audit >"$O" || fail "deleteSubGroup exit $?"
+grep -q "^deleted group audit$" "$O" || fail "deleteSubGroup output: $(cat "$O")"
+"${A[@]}" --json groupList >"$O"
+[[ $(json_get "$O" '[g["name"] for g in d["groups"]]') == "['billing']" ]] || fail "after deleteSubGroup: $(cat "$O")"
+rc=0; "${A[@]}" deleteSubGroup -g audit >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 1 ]] || fail "deleting a deleted group: exit $rc"
+expect_one_line_error "$E" mqadmin
+
 step "failures: one line on stderr, non-zero exit"
 rc=0; "${A[@]}" topicStatus -t missing >"$O" 2>"$E" || rc=$?
 [[ $rc -eq 1 ]] || fail "topicStatus of a missing topic: exit $rc"
