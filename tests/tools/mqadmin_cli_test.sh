@@ -214,6 +214,53 @@ rc=0; "${A[@]}" deleteSubGroup -g audit >"$O" 2>"$E" || rc=$?
 [[ $rc -eq 1 ]] || fail "deleting a deleted group: exit $rc"
 expect_one_line_error "$E" mqadmin
 
+step "consumeMessage -g: joins, prints, commits what it printed"
+"${A[@]}" resetOffsetByTime -g billing -t orders -s earliest >/dev/null || fail "reset before consumeMessage -g"
+"${A[@]}" --json consumeMessage -t orders -g billing -c 100 --wait-ms 500 >"$O" || fail "consumeMessage -g exit $?"
+python3 - "$O" <<'PY' || fail "consumeMessage -g --json: $(cat "$O")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["group"] == "billing" and d["topic"] == "orders", d
+bodies = sorted(m["body"] for m in d["messages"])
+assert bodies == sorted(["hello", 'world "quoted" \\ back', "line1\nline2\t\u00e9", "before", "after"]), bodies
+PY
+"${A[@]}" --json consumerProgress -g billing >"$O"
+[[ $(json_get "$O" 'd["total_lag"]') == 0 ]] || fail "consumeMessage -g did not commit: $(cat "$O")"
+"${A[@]}" --json consumeMessage -t orders -g billing --wait-ms 300 >"$O" 2>/dev/null || fail "consumeMessage -g again"
+[[ $(json_get "$O" 'len(d["messages"])') == 0 ]] || fail "committed messages came again: $(cat "$O")"
+rc=0; "${A[@]}" consumeMessage -t orders -g billing -p 1 >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "consumeMessage -g with -p: exit $rc (want 2)"
+
+step "a live member: consumerConnection and consumerProgress show it; deleteSubGroup is refused"
+"${A[@]}" consumeMessage -t orders -g billing --wait-ms 6000 >"$WORK/live.out" 2>&1 &
+LIVE_PID=$!
+joined=0
+for _ in $(seq 50); do
+  "${A[@]}" --json consumerConnection -g billing >"$O" || fail "consumerConnection (live) exit $?"
+  if [[ $(json_get "$O" 'len(d["members"])') == 1 ]]; then joined=1; break; fi
+  sleep 0.1
+done
+((joined)) || fail "the member did not show up in consumerConnection: $(cat "$O")"
+python3 - "$O" <<'PY' || fail "consumerConnection (live): $(cat "$O")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["members"][0]
+assert d["generation"] >= 1 and m["client_id"] == "mqadmin" and m["member_id"], d
+assert m["subscriptions"] == [{"topic": "orders", "expression": "*"}], m
+assert m["assignment"] == [{"topic": "orders", "partitions": [0, 1, 2, 3]}], m
+assert m["remote"].startswith("127.0.0.1:"), m
+PY
+MEMBER=$(json_get "$O" 'd["members"][0]["member_id"]')
+"${A[@]}" consumerConnection -g billing >"$O" || fail "consumerConnection (live) table"
+grep -q "orders\[0-3\]" "$O" || fail "consumerConnection table: $(cat "$O")"
+"${A[@]}" --json consumerProgress -g billing >"$O"
+[[ $(json_get "$O" 'sorted(set((p["owner"], p["owner_client_id"]) for p in d["partitions"]))') == \
+  "[('$MEMBER', 'mqadmin')]" ]] || fail "consumerProgress owners: $(cat "$O")"
+rc=0; "${A[@]}" deleteSubGroup -g billing >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 1 ]] || fail "deleteSubGroup with a member online: exit $rc"
+expect_one_line_error "$E" mqadmin
+wait "$LIVE_PID" || fail "the live consumeMessage -g failed: $(cat "$WORK/live.out")"
+
 step "failures: one line on stderr, non-zero exit"
 rc=0; "${A[@]}" topicStatus -t missing >"$O" 2>"$E" || rc=$?
 [[ $rc -eq 1 ]] || fail "topicStatus of a missing topic: exit $rc"

@@ -5,6 +5,7 @@
 
 #include "common/snowflake.h"
 #include "tidemq/admin.h"
+#include "tidemq/consumer.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
 #include "tools/mqadmin/command.h"
@@ -112,6 +113,8 @@ Status run_send_message(const CommandEnv& env, const SendArgs& args) {
 
 struct ConsumeArgs {
   std::string topic;
+  std::string group;
+  std::string expression = "*";
   uint32_t count = 128;
   uint32_t partition = 0;
   uint64_t offset = 0;
@@ -120,9 +123,81 @@ struct ConsumeArgs {
   CLI::Option* offset_opt = nullptr;
 };
 
+// The consumed messages: a table, or {"topic"[,"group"],"messages":[...]}.
+void print_messages(const CommandEnv& env, const ConsumeArgs& args, const std::vector<Message>& got) {
+  if (env.global.json) {
+    auto list = JsonValue::array();
+    for (const auto& m : got) list.push(message_json(m));
+    auto out = JsonValue::object().set("topic", args.topic);
+    if (!args.group.empty()) out.set("group", args.group);
+    env.out << out.set("messages", std::move(list)).dump() << '\n';
+    return;
+  }
+  Table table({"PARTITION", "OFFSET", "ID", "KEY", "TAGS", "STORE_TIME", "BODY"});
+  table.set_align(0, Table::Align::kRight);
+  table.set_align(1, Table::Align::kRight);
+  for (const auto& m : got) {
+    table.add_row({std::to_string(m.partition), std::to_string(m.offset), SnowflakeGenerator::to_hex(m.id), m.key,
+                   m.tags, format_time_ms(m.store_ms), truncate_display(printable(m.body), kBodyColumnWidth)});
+  }
+  env.out << table.render();
+  if (got.empty()) std::cerr << "no messages within " << args.wait_ms << " ms\n";
+}
+
+// As a member of consumer group -g: joins (waiting up to --timeout-ms), polls until `count`
+// messages or nothing more within --wait-ms, commits what it printed, leaves. When the last
+// fetch returned more than -c leaves room for, nothing is committed (the consumer commits whole
+// fetch positions, so committing would skip the unprinted messages): the printed ones will be
+// delivered to the group again, and stderr says so.
+Status run_consume_group(const CommandEnv& env, const ConsumeArgs& args) {
+  ConsumerOptions options;
+  options.client = env.client_options();
+  options.group = args.group;
+  options.auto_commit = false;
+  TIDEMQ_ASSIGN_OR_RETURN(auto consumer, Consumer::create(std::move(options)));
+  TIDEMQ_RETURN_IF_ERROR(consumer->subscribe(args.topic, args.expression));
+  const auto wait = std::chrono::milliseconds(args.wait_ms);
+  const auto join_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(env.global.timeout_ms);
+  std::vector<Message> got;
+  size_t unprinted = 0;
+  while (got.size() < args.count) {
+    TIDEMQ_ASSIGN_OR_RETURN(auto batch, consumer->poll(wait));
+    if (batch.empty()) {
+      if (consumer->generation() != 0) break;  // joined, and nothing more arrived
+      if (std::chrono::steady_clock::now() >= join_deadline) {
+        return Status::timeout("could not join consumer group '" + args.group + "' within " +
+                               std::to_string(env.global.timeout_ms) + " ms");
+      }
+      continue;
+    }
+    for (auto& m : batch) {
+      if (got.size() == args.count) {
+        ++unprinted;
+      } else {
+        got.push_back(std::move(m));
+      }
+    }
+  }
+  Status committed = Status::ok();
+  if (unprinted == 0 && !got.empty()) committed = consumer->commit_sync();
+  (void)consumer->close();
+  print_messages(env, args, got);
+  if (unprinted > 0) {
+    std::cerr << "not committed: the last fetch returned " << unprinted
+              << " more messages than -c; these and the printed ones will be delivered to group '" << args.group
+              << "' again\n";
+  }
+  if (!committed.is_ok()) {
+    return Status(committed.code(), "printed " + std::to_string(got.size()) +
+                                        " messages but could not commit them: " + committed.message());
+  }
+  return Status::ok();
+}
+
 // Reads from the start of every partition (or from -p/-o) without a consumer group, until `count`
 // messages were read or nothing more arrived within --wait-ms.
 Status run_consume_message(const CommandEnv& env, const ConsumeArgs& args) {
+  if (!args.group.empty()) return run_consume_group(env, args);
   TIDEMQ_ASSIGN_OR_RETURN(auto reader, PartitionReader::create(env.client_options(), args.topic));
   const bool one_partition = args.partition_opt->count() > 0;
   const bool from_offset = args.offset_opt->count() > 0;
@@ -165,21 +240,7 @@ Status run_consume_message(const CommandEnv& env, const ConsumeArgs& args) {
     }
   }
 
-  if (env.global.json) {
-    auto list = JsonValue::array();
-    for (const auto& m : got) list.push(message_json(m));
-    env.out << JsonValue::object().set("topic", args.topic).set("messages", std::move(list)).dump() << '\n';
-    return Status::ok();
-  }
-  Table table({"PARTITION", "OFFSET", "ID", "KEY", "TAGS", "STORE_TIME", "BODY"});
-  table.set_align(0, Table::Align::kRight);
-  table.set_align(1, Table::Align::kRight);
-  for (const auto& m : got) {
-    table.add_row({std::to_string(m.partition), std::to_string(m.offset), SnowflakeGenerator::to_hex(m.id), m.key,
-                   m.tags, format_time_ms(m.store_ms), truncate_display(printable(m.body), kBodyColumnWidth)});
-  }
-  env.out << table.render();
-  if (got.empty()) std::cerr << "no messages within " << args.wait_ms << " ms\n";
+  print_messages(env, args, got);
   return Status::ok();
 }
 
@@ -250,14 +311,23 @@ void register_message_commands(CommandSet& set) {
   {
     auto args = std::make_shared<ConsumeArgs>();
     auto* cmd = set.add("consumeMessage",
-                        "Print messages from the start of each partition (or -p/-o), without a consumer group",
+                        "Print messages: as a member of consumer group -g (and commit them), or without a group "
+                        "from the start of each partition (or -p/-o)",
                         [args](const CommandEnv& env) { return run_consume_message(env, *args); });
     cmd->add_option("-t,--topic", args->topic, "Topic name")->required();
+    auto* group = cmd->add_option("-g,--group", args->group,
+                                  "Consume as a member of this consumer group, from its committed offsets, and commit");
+    cmd->add_option("--expression", args->expression, "With -g: subscription expression, * or 'TagA || TagB'")
+        ->capture_default_str()
+        ->needs(group);
     cmd->add_option("-c,--count", args->count, "Print at most this many messages")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    args->partition_opt = cmd->add_option("-p,--partition", args->partition, "Read only this partition");
-    args->offset_opt = cmd->add_option("-o,--offset", args->offset, "Start at this offset (every partition without -p)");
+    args->partition_opt =
+        cmd->add_option("-p,--partition", args->partition, "Read only this partition (no group)")->excludes(group);
+    args->offset_opt =
+        cmd->add_option("-o,--offset", args->offset, "Start at this offset (every partition without -p; no group)")
+            ->excludes(group);
     cmd->add_option("--wait-ms", args->wait_ms, "Stop when nothing more arrives within this time")
         ->capture_default_str()
         ->check(CLI::Range(0, 3'600'000));
