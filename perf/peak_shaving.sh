@@ -25,8 +25,8 @@
 # `mqperf consume --group` per group with a per-second --timeline; bursts --count messages with
 # `mqperf produce`; waits until billing has everything; merges the three timelines on one time
 # axis (out/peak_shaving.csv: second,produced,billing_delivered,audit_delivered,billing_lag,
-# audit_lag) and draws produced/s, billing delivered/s and audit delivered/s (out/peak_shaving.png,
-# log scale) with gnuplot.
+# audit_lag) and draws produced/s, billing delivered/s and audit delivered/s (log scale) and
+# billing's backlog (linear, right axis) with gnuplot (out/peak_shaving.png).
 #
 # Checks (exit 1 if one fails):
 #   1. every full second while billing's backlog exists (its timeline, without the first partial
@@ -156,6 +156,15 @@ for g in billing audit; do
   done
   ((joined)) || { cat "$WORK/$g.log" >&2; die "group $g has no member after 10 s"; }
 done
+# Start the burst right at one of billing's timeline seconds, so that the producer's seconds line
+# up with the consumers' in the merged timeline.
+T0=$(sed -n 's/.*timeline starts at unix_ms \([0-9]*\).*/\1/p' "$WORK/billing.log" | head -1)
+if [[ -n $T0 ]]; then
+  sleep "$(python3 -c 'import sys, time
+t0, now = int(sys.argv[1]), time.time() * 1000
+k = int((now + 200 - t0) // 1000) + 1
+print(max(0.0, (t0 + k * 1000 - now) / 1000))' "$T0")"
+fi
 say "billing and audit joined; bursting $COUNT messages"
 
 produce_rc=0
@@ -226,12 +235,15 @@ t0 = {n: start_ms(n) for n in csv_name}
 data = {n: rows(n) for n in csv_name}
 origin = min(t0.values())
 
-# One row per second of the common axis: second k covers (origin + (k-1) s, origin + k s]; a
-# process's row s ends at t0 + s, and lands on the nearest common second.
+# One row per second of the common axis: second k covers [origin + (k-1) s, origin + k s); a
+# process's row s covers (t0 + (s-1) s, t0 + s s] and lands on the second holding its midpoint.
+def common_second(name, s):
+    return int((t0[name] + (s - 0.5) * 1000 - origin) // 1000) + 1
+
 merged = {}
 def put(name, column, value_of):
     for r in data[name]:
-        k = round((t0[name] + int(r["second"]) * 1000 - origin) / 1000)
+        k = common_second(name, int(r["second"]))
         v = value_of(r)
         if v is not None:
             merged.setdefault(k, {})[column] = merged.get(k, {}).get(column, 0) + v
@@ -271,7 +283,7 @@ else:
 
 # 2. audit unaffected: finished within 2 s of the producer (on the common axis).
 def last_active_second(name, key):
-    secs = [round((t0[name] + int(r["second"]) * 1000 - origin) / 1000) for r in data[name] if (r[key] or "0") != "0"]
+    secs = [common_second(name, int(r["second"])) for r in data[name] if (r[key] or "0") != "0"]
     return max(secs) if secs else None
 p_end, a_end, b_end = (last_active_second("produce", "produced"), last_active_second("audit", "delivered"),
                        last_active_second("billing", "delivered"))
@@ -312,17 +324,24 @@ if ((PLOT)) && have_gnuplot; then
 set terminal png size 1280,640
 set output "$OUT/peak_shaving.png"
 set datafile separator ","
-set key autotitle columnhead top right
-set title "Peak shaving: a burst of $COUNT messages; billing limited to $RATE msg/s, audit unlimited"
-set xlabel "seconds"
+set key top right box opaque
+set title "Peak shaving: a burst of $COUNT messages into topic orders; group billing limited to $RATE msg/s, group audit unlimited"
+set xlabel "seconds (each step is one second of the merged timeline)"
 set ylabel "messages per second (log scale)"
 set logscale y
 set yrange [100:*]
+set xrange [0:*]
+set y2label "billing's backlog (messages, linear)"
+set y2tics
+set y2range [0:*]
+set ytics nomirror
 set grid
-plot "$OUT/peak_shaving.csv" using 1:(\$2 > 0 ? \$2 : 1/0) with linespoints lw 2 title "produced/s", \
-     "" using 1:(\$3 > 0 ? \$3 : 1/0) with linespoints lw 2 title "billing delivered/s", \
-     "" using 1:(\$4 > 0 ? \$4 : 1/0) with linespoints lw 2 title "audit delivered/s", \
-     $RATE with lines dt 2 lc rgb "gray" title "billing limit"
+# Row k covers second (k-1, k]: fsteps draws its value over that second; 0 is drawn below the axis.
+plot "$OUT/peak_shaving.csv" using 1:(\$2 > 0 ? \$2 : 1) with fsteps lw 5 lc rgb "#9467bd" title "produced/s", \
+     "" using 1:(\$4 > 0 ? \$4 : 1) with fsteps lw 2 dt 2 lc rgb "#1f77b4" title "audit delivered/s (no limit)", \
+     "" using 1:(\$3 > 0 ? \$3 : 1) with fsteps lw 3 lc rgb "#2ca02c" title "billing delivered/s (limited)", \
+     $RATE with lines dt 3 lc rgb "gray40" title "billing's limit", \
+     "" using 1:5 axes x1y2 with lines lw 1 lc rgb "#d62728" title "billing's backlog (right axis)"
 GP
   [[ -s $OUT/peak_shaving.png ]] && say "plot: $OUT/peak_shaving.png"
 elif ((PLOT)); then

@@ -44,7 +44,8 @@ int run(int argc, char** argv) {
   };
   ModeCommand modes[] = {
       {Mode::kProduce, "Send messages as fast as possible (or at --rate); latency = send->ack"},
-      {Mode::kConsume, "Read a topic's partitions from their start offsets; latency = fetch round trip"},
+      {Mode::kConsume,
+       "Read a topic: every partition from its start, or as members of --group; latency = fetch round trip"},
       {Mode::kE2e, "Produce at --rate and consume at once; latency = send->receive"},
   };
   for (auto& m : modes) {

@@ -38,7 +38,16 @@ void Monitor::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    // The last, partial second: without it a run shorter than a second would have no row, and
+    // the rows would not add up to the run's totals.
+    const uint64_t produced = producers_ ? producers_->done() : 0;
+    const uint64_t delivered = consumers_ ? consumers_->done() : 0;
+    if (timeline_.is_open() && (produced != last_produced_ || delivered != last_delivered_)) {
+      write_row(last_second_ + 1, produced, delivered);
+    }
+  }
   if (timeline_.is_open()) timeline_.close();
 }
 
@@ -51,6 +60,14 @@ void Monitor::run() {
     }
     tick(second);
   }
+}
+
+void Monitor::write_row(uint64_t second, uint64_t produced, uint64_t delivered) {
+  std::optional<uint64_t> p = producers_ ? std::optional<uint64_t>(produced - last_produced_) : std::nullopt;
+  std::optional<uint64_t> d = consumers_ ? std::optional<uint64_t>(delivered - last_delivered_) : std::nullopt;
+  std::optional<uint64_t> lag = lag_ ? lag_(produced, delivered) : std::nullopt;
+  timeline_ << timeline_row(second, p, d, lag) << '\n';
+  timeline_.flush();
 }
 
 void Monitor::tick(uint64_t second) {
@@ -71,13 +88,8 @@ void Monitor::tick(uint64_t second) {
                                      window.percentile(0.99), errors);
     std::fprintf(stderr, "%s\n", line.c_str());
   }
-  if (timeline_.is_open()) {
-    std::optional<uint64_t> p = producers_ ? std::optional<uint64_t>(produced - last_produced_) : std::nullopt;
-    std::optional<uint64_t> d = consumers_ ? std::optional<uint64_t>(delivered - last_delivered_) : std::nullopt;
-    std::optional<uint64_t> lag = lag_ ? lag_(produced, delivered) : std::nullopt;
-    timeline_ << timeline_row(second, p, d, lag) << '\n';
-    timeline_.flush();
-  }
+  if (timeline_.is_open()) write_row(second, produced, delivered);
+  last_second_ = second;
   last_produced_ = produced;
   last_delivered_ = delivered;
   last_bytes_ = bytes;

@@ -33,12 +33,15 @@ class Monitor {
   // Opens the timeline file (InvalidArgument if it cannot) and starts the thread. With a
   // timeline, prints timeline_start_line() on stderr: the wall-clock time second 0 starts at.
   Status start();
-  // Stops and joins the thread. Idempotent.
+  // Stops and joins the thread; with a timeline, writes one last row for the partial second since
+  // the last full one (if anything moved in it), so the rows add up to the run. Idempotent.
   void stop();
 
  private:
   void run();
   void tick(uint64_t second);
+  // One timeline row with the counts since the previous row.
+  void write_row(uint64_t second, uint64_t produced, uint64_t delivered);
 
   const Config config_;
   const StatsSet* producers_;
@@ -51,7 +54,8 @@ class Monitor {
   std::condition_variable cv_;
   bool stopping_ GUARDED_BY(mu_) = false;
 
-  // Touched only by the monitor thread.
+  // Touched only by the monitor thread (and by stop() after joining it).
+  uint64_t last_second_ = 0;
   uint64_t last_produced_ = 0;
   uint64_t last_delivered_ = 0;
   uint64_t last_bytes_ = 0;

@@ -25,7 +25,9 @@ void add_flags(CLI::App& cmd, PerfOptions& o, Mode mode) {
       ->capture_default_str();
   cmd.add_option("--timeline", o.timeline, "Write one CSV row per second: second,produced,delivered,lag");
   cmd.add_flag("--json", o.json, "Print the summary as one JSON object on stdout");
-  cmd.add_option("--group", o.group, "Consumer group (not supported yet)");
+  if (mode == Mode::kConsume || mode == Mode::kE2e) {
+    cmd.add_option("--group", o.group, "Consume as members of this consumer group (one member per --consumers)");
+  }
   if (mode == Mode::kProduce || mode == Mode::kE2e) {
     cmd.add_option("--size", o.size, "Message body bytes")->capture_default_str();
     cmd.add_option("--producers", o.producers, "Producer connections (one thread each)")->capture_default_str();
@@ -61,7 +63,12 @@ bool valid_topic_name(const std::string& name) {
 }  // namespace
 
 Status validate_options(const PerfOptions& o) {
-  if (!o.group.empty()) return {StatusCode::kUnsupported, "consumer groups are not supported yet"};
+  if (!o.group.empty() && o.mode == Mode::kProduce) {
+    return Status::invalid_argument("--group is for consume and e2e (produce has no consumer group)");
+  }
+  if (!o.group.empty() && !valid_topic_name(o.group)) {
+    return Status::invalid_argument("--group must match [A-Za-z0-9_.%-]{1,127}, got '" + o.group + "'");
+  }
   if (o.broker.empty() || o.broker.find(':') == std::string::npos) {
     return Status::invalid_argument("--broker must be host:port, got '" + o.broker + "'");
   }

@@ -25,13 +25,13 @@ struct PerfOptions {
   uint64_t count = 0;         // total messages; 0 = until --duration (default 1,000,000 if both 0)
   double duration_s = 0;      // stop after this many seconds; 0 = until --count
   uint32_t producers = 1;     // producer connections, one thread each
-  uint32_t consumers = 1;     // reader connections, one thread each
+  uint32_t consumers = 1;     // reader connections (with --group: group members), one thread each
   uint32_t inflight = 64;     // ProducerOptions::max_inflight_requests
   uint64_t batch = 256 * 1024;  // ProducerOptions::max_batch_bytes; 0 or 1 = one message per request
   int64_t linger_us = 2000;   // ProducerOptions::linger
   double rate = 0;            // total messages per second over all producers; 0 = as fast as possible
   uint32_t partitions = 4;    // produce/e2e: create the topic with this many partitions if missing
-  std::string group;          // consumer group: not supported yet
+  std::string group;          // consume/e2e: read as members of this consumer group
   std::string timeline;       // CSV file: second,produced,delivered,lag
   bool json = false;          // summary as one JSON object on stdout
   int64_t request_timeout_ms = 30000;  // a request (and a stalled run) gives up after this
@@ -46,7 +46,7 @@ void add_flags(CLI::App& cmd, PerfOptions& options, Mode mode);
 // Fills defaults that depend on other flags (count when neither --count nor --duration is given).
 void finalize_options(PerfOptions& options);
 
-// InvalidArgument naming the bad flag, or Unsupported for --group; ok otherwise.
+// InvalidArgument naming the bad flag; ok otherwise.
 Status validate_options(const PerfOptions& options);
 
 // The producer settings for a run: --inflight, --batch (0 or 1: one message per request, i.e. a

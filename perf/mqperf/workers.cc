@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "tidemq/consumer.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
 
@@ -73,6 +74,35 @@ void run_producer(const PerfOptions& options, const ProducerPlan& plan, const st
   producer->close();
 }
 
+namespace {
+
+// Accounts one poll's messages: latency (send->receive for e2e, else the poll round trip), bytes,
+// counts, and the moment the shared target was reached.
+void account(const ReaderPlan& plan, const std::vector<Message>& messages, int64_t asked_us, WorkerStats& st,
+             std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us) {
+  const int64_t now_us = steady_now_us();
+  if (plan.e2e) {
+    for (const Message& m : messages) {
+      const int64_t sent_us = decode_send_time(m.body);
+      if (sent_us >= 0) st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, now_us - sent_us)));
+    }
+  } else {
+    st.latency.record(static_cast<uint64_t>(now_us - asked_us));
+  }
+  uint64_t bytes = 0;
+  for (const Message& m : messages) bytes += m.body.size();
+  st.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  st.done.fetch_add(messages.size(), std::memory_order_relaxed);
+  const uint64_t before = received_total.fetch_add(messages.size(), std::memory_order_relaxed);
+  if (plan.target > 0 && before < plan.target && before + messages.size() >= plan.target) {
+    target_reached_us.store(now_us, std::memory_order_relaxed);
+  }
+}
+
+constexpr auto kPollWait = std::chrono::milliseconds(200);
+
+}  // namespace
+
 void run_reader(const PerfOptions& options, const ReaderPlan& plan, const std::atomic<bool>& stop,
                 std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us, StatsSet& stats) {
   WorkerStats& st = stats.worker(plan.index);
@@ -87,7 +117,6 @@ void run_reader(const PerfOptions& options, const ReaderPlan& plan, const std::a
   std::unique_ptr<PartitionReader> reader = std::move(created).value();
   for (const auto& [partition, offset] : plan.start) reader->assign(partition, offset);
 
-  constexpr auto kPollWait = std::chrono::milliseconds(200);
   while (!stop.load(std::memory_order_relaxed)) {
     if (plan.target > 0 && received_total.load(std::memory_order_relaxed) >= plan.target) break;
     const int64_t asked_us = steady_now_us();
@@ -98,26 +127,54 @@ void run_reader(const PerfOptions& options, const ReaderPlan& plan, const std::a
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    const std::vector<Message>& messages = polled.value();
-    if (messages.empty()) continue;
-    const int64_t now_us = steady_now_us();
-    if (plan.e2e) {
-      for (const Message& m : messages) {
-        const int64_t sent_us = decode_send_time(m.body);
-        if (sent_us >= 0) st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, now_us - sent_us)));
-      }
-    } else {
-      st.latency.record(static_cast<uint64_t>(now_us - asked_us));
-    }
-    uint64_t bytes = 0;
-    for (const Message& m : messages) bytes += m.body.size();
-    st.bytes.fetch_add(bytes, std::memory_order_relaxed);
-    st.done.fetch_add(messages.size(), std::memory_order_relaxed);
-    const uint64_t before = received_total.fetch_add(messages.size(), std::memory_order_relaxed);
-    if (plan.target > 0 && before < plan.target && before + messages.size() >= plan.target) {
-      target_reached_us.store(now_us, std::memory_order_relaxed);
-    }
+    if (polled->empty()) continue;
+    account(plan, *polled, asked_us, st, received_total, target_reached_us);
   }
+}
+
+void run_group_reader(const PerfOptions& options, const ReaderPlan& plan, const std::atomic<bool>& stop,
+                      std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us,
+                      std::atomic<uint32_t>& joined, StatsSet& stats) {
+  WorkerStats& st = stats.worker(plan.index);
+  bool counted_join = false;
+  auto mark_joined = [&] {
+    if (!counted_join) joined.fetch_add(1, std::memory_order_release);
+    counted_join = true;
+  };
+  ConsumerOptions co;
+  co.client = client_options(options, "mqperf-consumer-" + std::to_string(plan.index));
+  co.group = options.group;
+  co.auto_commit = true;
+  co.auto_commit_interval = kGroupCommitInterval;
+  auto created = Consumer::create(std::move(co));
+  Status subscribed = created.is_ok() ? (*created)->subscribe(options.topic) : created.status();
+  if (!subscribed.is_ok()) {
+    st.errors.fetch_add(1, std::memory_order_relaxed);
+    stats.note_error(subscribed);
+    mark_joined();  // nobody waits for a consumer that cannot start
+    return;
+  }
+  std::unique_ptr<Consumer> consumer = std::move(created).value();
+
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (plan.target > 0 && received_total.load(std::memory_order_relaxed) >= plan.target) break;
+    const int64_t asked_us = steady_now_us();
+    auto polled = consumer->poll(kPollWait);
+    if (!polled.is_ok()) {
+      // poll() rides out broker outages by itself; what it returns is final (a refused
+      // subscription, a closed consumer).
+      st.errors.fetch_add(1, std::memory_order_relaxed);
+      stats.note_error(polled.status());
+      break;
+    }
+    if (consumer->generation() != 0) mark_joined();
+    if (polled->empty()) continue;
+    account(plan, *polled, asked_us, st, received_total, target_reached_us);
+  }
+  mark_joined();
+  // Commits what was received and leaves the group. A failed final commit (the broker is gone, or
+  // the partitions moved) loses no message for the group: it is delivered again.
+  (void)consumer->close();
 }
 
 }  // namespace tidemq::perf

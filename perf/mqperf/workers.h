@@ -1,8 +1,9 @@
 #pragma once
-// The two kinds of mqperf worker thread: one Producer connection, or one PartitionReader
-// connection. Each reports into its WorkerStats; neither decides when the run ends beyond its own
+// The kinds of mqperf worker thread: one Producer connection, one PartitionReader connection,
+// or one group Consumer (its own connection and membership). Each reports into its WorkerStats; neither decides when the run ends beyond its own
 // quota / target (the mode runner sets the stop flags).
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 
@@ -34,5 +35,16 @@ struct ReaderPlan {
 // takes `received_total` to the target it stores the time in `target_reached_us`.
 void run_reader(const PerfOptions& options, const ReaderPlan& plan, const std::atomic<bool>& stop,
                 std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us, StatsSet& stats);
+
+// A group consumer commits what it received this often (the broker's lag, which the consume
+// timeline shows, trails the deliveries by about this much) and once more when it stops.
+inline constexpr std::chrono::milliseconds kGroupCommitInterval{1000};
+
+// One member of consumer group --group subscribed to --topic: polls until `stop` or the shared
+// target is reached, then commits and leaves. Increments `joined` once, when it has joined the
+// group (or has given up). plan.start is not used: the group decides where it reads.
+void run_group_reader(const PerfOptions& options, const ReaderPlan& plan, const std::atomic<bool>& stop,
+                      std::atomic<uint64_t>& received_total, std::atomic<int64_t>& target_reached_us,
+                      std::atomic<uint32_t>& joined, StatsSet& stats);
 
 }  // namespace tidemq::perf

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# mqperf against a real broker: produce then consume 20,000 messages, a short e2e, the JSON summary
-# and exit codes, and a broker that dies mid-run. Usage: mqperf_smoke_test.sh BIN_DIR.
+# mqperf against a real broker: produce then consume 20,000 messages (also as a consumer group),
+# short e2e runs (also with a group), the JSON summary and exit codes, and a broker that dies
+# mid-run. Usage: mqperf_smoke_test.sh BIN_DIR.
 set -euo pipefail
 BIN=${1:-${TIDEMQ_BIN_DIR:?usage: $0 BIN_DIR}}
 source "$(dirname "$0")/../tools/broker_fixture.sh"
@@ -61,10 +62,36 @@ step "e2e at a fixed rate"
 check_summary "$O" e2e 3000
 grep -q '^\[mqperf e2e\] 1s ' "$E" || fail "no progress line: $(cat "$E")"
 
+step "consume --group: 2 members share the 20,000 (a new group starts at the earliest offset)"
+"${P[@]}" consume -b "$BROKER" --topic smoke --group smoke-g --count 20000 --consumers 2 --json \
+  --timeline "$WORK/group.csv" >"$O" 2>"$E" || fail "consume --group exit $?: $(cat "$E")"
+check_summary "$O" consume 20000
+grep -q "created consumer group 'smoke-g' (reset policy earliest)" "$E" || fail "group creation note: $(cat "$E")"
+grep -q "timeline starts at unix_ms [0-9]" "$E" || fail "no timeline start line: $(cat "$E")"
+head -1 "$WORK/group.csv" | grep -qx "second,produced,delivered,lag" || fail "group timeline header"
+"$BIN/mqadmin" -b "$BROKER" --json consumerProgress -g smoke-g >"$O"
+[[ $(json_get "$O" 'd["total_lag"]') == 0 ]] || fail "the group did not commit everything: $(cat "$O")"
+"$BIN/mqadmin" -b "$BROKER" --json consumerConnection -g smoke-g >"$O"
+[[ $(json_get "$O" 'len(d["members"])') == 0 ]] || fail "members still online after mqperf: $(cat "$O")"
+
+step "e2e --group at a fixed rate (2 members)"
+"${P[@]}" e2e -b "$BROKER" --topic smoke-e2e --group e2e-g --consumers 2 --size 64 --count 3000 --rate 3000 \
+  --json --timeline "$WORK/e2e.csv" >"$O" 2>"$E" || fail "e2e --group exit $?: $(cat "$E")"
+check_summary "$O" e2e 3000
+python3 - "$WORK/e2e.csv" <<'PY' || fail "e2e timeline: $(cat "$WORK/e2e.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+# Both ends run in this process: every column is known (lag = produced - delivered so far).
+assert rows and all(r["produced"] != "" and r["delivered"] != "" and r["lag"] != "" for r in rows), rows
+PY
+
 step "usage errors exit 2 with one line"
-rc=0; "${P[@]}" consume -b "$BROKER" --topic smoke --group g1 >"$O" 2>"$E" || rc=$?
-[[ $rc -eq 2 ]] || fail "--group: exit $rc"
-grep -qx "mqperf: consumer groups are not supported yet" "$E" || fail "--group message: $(cat "$E")"
+rc=0; "${P[@]}" produce -b "$BROKER" --topic smoke --group g1 >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "produce --group: exit $rc"
+expect_one_line_error "$E" mqperf
+rc=0; "${P[@]}" consume -b "$BROKER" --topic smoke --group "bad group" >"$O" 2>"$E" || rc=$?
+[[ $rc -eq 2 ]] || fail "bad --group: exit $rc"
+grep -q -- "--group must match" "$E" || fail "bad --group message: $(cat "$E")"
 rc=0; "${P[@]}" produce --producers 0 >"$O" 2>"$E" || rc=$?
 [[ $rc -eq 2 ]] || fail "--producers 0: exit $rc"
 expect_one_line_error "$E" mqperf

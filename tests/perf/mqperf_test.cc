@@ -1,15 +1,18 @@
 #include <doctest/doctest.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "common/histogram.h"
 #include "perf/mqperf/latency.h"
+#include "perf/mqperf/monitor.h"
 #include "perf/mqperf/options.h"
 #include "perf/mqperf/report.h"
 #include "perf/mqperf/stats.h"
+#include "tests/support/temp_dir.h"
 
 namespace tidemq::perf {
 namespace {
@@ -96,10 +99,25 @@ TEST_CASE("validate_options names the bad flag") {
   CHECK(invalid(o).find("--consumers") != std::string::npos);
 
   o = ok;
-  o.group = "g1";
-  Status st = validate_options(o);
-  CHECK(st.code() == StatusCode::kUnsupported);
-  CHECK(st.message() == "consumer groups are not supported yet");
+  o.group = "g1";  // ok.mode is produce: a producer has no group
+  CHECK(invalid(o).find("--group") != std::string::npos);
+  o.mode = Mode::kConsume;
+  CHECK(validate_options(o).is_ok());
+  o.mode = Mode::kE2e;
+  CHECK(validate_options(o).is_ok());
+  o.group = "bad group";
+  CHECK(invalid(o).find("--group") != std::string::npos);
+}
+
+TEST_CASE("--group is a flag of consume and e2e only") {
+  PerfOptions c = parse(Mode::kConsume, {"--group", "billing", "--consumers", "3"});
+  CHECK(c.group == "billing");
+  CHECK(c.consumers == 3);
+  CHECK(validate_options(c).is_ok());
+  PerfOptions e = parse(Mode::kE2e, {"--group", "billing", "--rate", "2000"});
+  CHECK(e.group == "billing");
+  CHECK(e.rate == 2000);
+  CHECK_THROWS_AS(parse(Mode::kProduce, {"--group", "billing"}), CLI::ParseError);
 }
 
 TEST_CASE("producer_options maps --batch, --linger-us, --inflight and the timeout") {
@@ -241,6 +259,41 @@ TEST_CASE("e2e send time round-trips through the body") {
   CHECK(decode_send_time(body) == 1'234'567'890'123);
   CHECK(body.substr(8) == "xxxxxxxx");
   CHECK(decode_send_time("short") == -1);
+}
+
+std::vector<std::string> file_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_CASE("Monitor: a run shorter than a second still gets its (partial) timeline row") {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "t.csv").string();
+  StatsSet producers(1);
+  StatsSet consumers(1);
+  Monitor monitor({"e2e", path, false}, &producers, &consumers,
+                  [](uint64_t produced, uint64_t delivered) -> std::optional<uint64_t> { return produced - delivered; });
+  REQUIRE(monitor.start().is_ok());
+  producers.worker(0).done += 300;
+  consumers.worker(0).done += 280;
+  monitor.stop();  // well before the first full second
+  const auto lines = file_lines(path);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "second,produced,delivered,lag");
+  CHECK(lines[1] == "1,300,280,20");
+}
+
+TEST_CASE("Monitor: no partial row when nothing moved since the last one; stop is idempotent") {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "t.csv").string();
+  StatsSet consumers(1);
+  Monitor monitor({"consume", path, false}, nullptr, &consumers);
+  REQUIRE(monitor.start().is_ok());
+  monitor.stop();
+  monitor.stop();
+  CHECK(file_lines(path) == std::vector<std::string>{"second,produced,delivered,lag"});
 }
 
 }  // namespace
