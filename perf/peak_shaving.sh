@@ -49,7 +49,8 @@ PLOT=1
 INSTALL=1
 KEEP=0
 
-die() { echo "peak_shaving.sh: $*" >&2; exit 2; }
+die() { echo "peak_shaving.sh: $*" >&2; exit 2; }       # usage
+fail_run() { echo "peak_shaving.sh: $*" >&2; exit 1; }  # the run could not be done
 say() { echo "peak_shaving.sh: $*" >&2; }
 
 while (($#)); do
@@ -75,6 +76,7 @@ fi
 [[ $COUNT =~ ^[1-9][0-9]*$ ]] || die "--count must be a positive number"
 [[ $RATE =~ ^[1-9][0-9]*$ ]] || die "--rate must be a positive whole number"
 [[ $SIZE =~ ^[0-9]+$ ]] || die "--size must be a number"
+[[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions must be a positive number"
 [[ $FLUSH == sync || $FLUSH == async ]] || die "--flush must be sync or async"
 for b in mqbroker mqadmin mqperf; do
   [[ -x $BIN/$b ]] || die "$BIN/$b not found: build first (cmake --build build) or pass --bin"
@@ -117,7 +119,7 @@ ready=0
 for _ in $(seq 100); do
   if ! kill -0 "$BROKER_PID" 2>/dev/null; then
     cat "$WORK/broker.log" >&2
-    die "mqbroker exited at start-up"
+    fail_run "mqbroker exited at start-up"
   fi
   if python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2).close()" 2>/dev/null; then
     ready=1
@@ -125,12 +127,12 @@ for _ in $(seq 100); do
   fi
   sleep 0.1
 done
-((ready)) || die "mqbroker did not listen on $BROKER within 10 s"
+((ready)) || fail_run "mqbroker did not listen on $BROKER within 10 s"
 say "broker $BROKER (flush $FLUSH); burst of $COUNT x $SIZE B; billing limited to $RATE msg/s, audit unlimited"
 
-"${A[@]}" updateTopic -t orders -p "$PARTITIONS" >/dev/null
-"${A[@]}" updateSubGroup -g billing --rate "$RATE" --reset-policy earliest >&2
-"${A[@]}" updateSubGroup -g audit --reset-policy earliest >&2
+"${A[@]}" updateTopic -t orders -p "$PARTITIONS" >/dev/null || fail_run "cannot create topic orders"
+"${A[@]}" updateSubGroup -g billing --rate "$RATE" --reset-policy earliest >&2 || fail_run "cannot configure billing"
+"${A[@]}" updateSubGroup -g audit --reset-policy earliest >&2 || fail_run "cannot configure audit"
 
 # ---- consumers, then the burst ------------------------------------------------------------------
 # Billing needs COUNT / RATE seconds; give it half as long again, plus a minute.
@@ -154,7 +156,7 @@ for g in billing audit; do
     fi
     sleep 0.1
   done
-  ((joined)) || { cat "$WORK/$g.log" >&2; die "group $g has no member after 10 s"; }
+  ((joined)) || { cat "$WORK/$g.log" >&2; fail_run "group $g has no member after 10 s"; }
 done
 # Start the burst right at one of billing's timeline seconds, so that the producer's seconds line
 # up with the consumers' in the merged timeline.
