@@ -12,7 +12,7 @@
 
 using namespace tidemq;
 using namespace std::chrono_literals;
-using test::PartitionOffset;
+using test::Position;
 
 namespace {
 
@@ -44,7 +44,7 @@ TEST_CASE("pub-sub: two groups each receive every message") {
   const auto want = test::positions_of(acks);
   auto billing = f.consumer("billing", "orders");
   auto audit = f.consumer("audit", "orders");
-  std::vector<std::set<PartitionOffset>> got(2);
+  std::vector<std::set<Position>> got(2);
   size_t deliveries = 0;
   REQUIRE(test::poll_until(
       {billing.get(), audit.get()}, [&] { return got[0] == want && got[1] == want; },
@@ -74,7 +74,7 @@ TEST_CASE("three members share the partitions; one closes, its partitions move, 
         for (const auto& tp : p) CHECK(c0_view.insert(tp).second);
       });
   std::map<uint32_t, uint64_t> acked_commit;  // partition -> highest acknowledged committed offset
-  std::set<PartitionOffset> delivered;
+  std::set<Position> delivered;
   size_t violations = 0;
   auto sink = [&](size_t, const Message& m) {
     const auto p = static_cast<uint32_t>(m.partition);
@@ -133,7 +133,7 @@ TEST_CASE("committed offsets survive a broker restart: a new member resumes ther
   std::map<uint32_t, uint64_t> committed;
   {
     auto c = f.consumer("billing", "orders");
-    std::set<PartitionOffset> got;
+    std::set<Position> got;
     REQUIRE(test::poll_until(
         {c.get()}, [&] { return got == first; },
         [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
@@ -147,7 +147,7 @@ TEST_CASE("committed offsets survive a broker restart: a new member resumes ther
   f.broker.restart();
   auto second = test::positions_of(f.produce_n("orders", 10, "b"));
   auto c = f.consumer("billing", "orders");
-  std::set<PartitionOffset> got;
+  std::set<Position> got;
   std::vector<Message> all;
   REQUIRE(test::poll_until(
       {c.get()}, [&] { return got == second; },
@@ -168,7 +168,7 @@ TEST_CASE("a live member rides out a broker restart: it joins again and goes on 
   f.set_reset_policy("billing", "earliest");
   auto first = test::positions_of(f.produce_n("orders", 40, "a"));
   auto c = f.consumer("billing", "orders");
-  std::set<PartitionOffset> got;
+  std::set<Position> got;
   REQUIRE(test::poll_until(
       {c.get()}, [&] { return got == first; },
       [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));
@@ -179,7 +179,7 @@ TEST_CASE("a live member rides out a broker restart: it joins again and goes on 
 
   f.broker.restart();
   auto second = test::positions_of(f.produce_n("orders", 10, "b"));
-  std::set<PartitionOffset> after;
+  std::set<Position> after;
   size_t below_commit = 0;
   REQUIRE(test::poll_until(
       {c.get()}, [&] { return after == second; },
@@ -208,8 +208,8 @@ TEST_CASE("reset policy: latest (the default) skips what was there before; earli
       [&](size_t, const Message&) { ++old_delivered; }));
   CHECK(old_delivered == 0);
   auto fresh = test::positions_of(f.produce_n("orders", 5, "new"));
-  std::set<PartitionOffset> got_latest;
-  std::set<PartitionOffset> got_earliest;
+  std::set<Position> got_latest;
+  std::set<Position> got_earliest;
   REQUIRE(test::poll_until(
       {latest.get(), earliest.get()},
       [&] { return got_latest == fresh && got_earliest.size() == old.size() + fresh.size(); },
@@ -226,12 +226,12 @@ TEST_CASE("tag filtering: 'A || B' receives A and B only; the committed offset p
   f.set_reset_policy("billing", "earliest");
   const char* tags[] = {"A", "B", "C"};
   auto acks = f.produce_n("orders", 30, "m", [&](Message& m, int i) { m.tags = tags[i % 3]; });
-  std::set<PartitionOffset> want;
+  std::set<Position> want;
   for (size_t i = 0; i < acks.size(); ++i) {
     if (i % 3 != 2) want.emplace(acks[i].partition, acks[i].offset);
   }
   auto c = f.consumer("billing", "orders", "A || B");
-  std::set<PartitionOffset> got;
+  std::set<Position> got;
   size_t wrong = 0;
   REQUIRE(test::poll_until(
       {c.get()}, [&] { return got == want; },
@@ -256,7 +256,7 @@ TEST_CASE("a commit for partitions that moved is fenced (NotAssigned, then Illeg
   auto o = f.consumer_options("billing");
   o.auto_commit = false;
   auto a = f.consumer("billing", "orders", "*", o);
-  std::set<PartitionOffset> got;
+  std::set<Position> got;
   REQUIRE(test::poll_until(
       {a.get()}, [&] { return got == acks; },
       [&](size_t, const Message& m) { got.emplace(static_cast<uint32_t>(m.partition), m.offset); }));

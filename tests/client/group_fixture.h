@@ -21,7 +21,7 @@
 
 namespace tidemq::test {
 
-using PartitionOffset = std::pair<uint32_t, uint64_t>;
+using Position = std::pair<uint32_t, uint64_t>;
 
 struct GroupFixture {
   InProcessBroker broker;
@@ -132,8 +132,8 @@ inline bool poll_until(const std::vector<Consumer*>& consumers, const std::funct
   return true;
 }
 
-inline std::set<PartitionOffset> positions_of(const std::vector<SendResult>& acks) {
-  std::set<PartitionOffset> out;
+inline std::set<Position> positions_of(const std::vector<SendResult>& acks) {
+  std::set<Position> out;
   for (const auto& a : acks) out.emplace(a.partition, a.offset);
   return out;
 }

@@ -18,7 +18,7 @@
 
 using namespace tidemq;
 using namespace std::chrono_literals;
-using test::PartitionOffset;
+using test::Position;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -45,9 +45,9 @@ struct Recorder {
     std::unique_lock lock(mu);
     return cv.wait_for(lock, timeout, [&] { return pred(calls); });
   }
-  std::set<PartitionOffset> consumed() {
+  std::set<Position> consumed() {
     std::lock_guard lock(mu);
-    std::set<PartitionOffset> out;
+    std::set<Position> out;
     for (const auto& c : calls) out.emplace(static_cast<uint32_t>(c.m.partition), c.m.offset);
     return out;
   }
