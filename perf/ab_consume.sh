@@ -20,14 +20,13 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -x $BASE/mqbroker && -x $NEW/mqbroker && -x $NEW/mqperf ]] || { echo "need --base and --new build dirs" >&2; exit 2; }
 WORK=$(mktemp -d); trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 PID=
 start() {
-  local i
-  "$1/mqbroker" --data "$WORK/data" --listen 127.0.0.1:$PORT --flush "$FLUSH" --log-level warn >"$WORK/broker.out" 2>&1 &
-  PID=$!
-  for i in $(seq 100); do grep -q ready "$WORK/broker.out" && return; sleep 0.1; done
-  echo "broker did not start" >&2; exit 1
+  start_broker "$1" "$WORK/data" "127.0.0.1:$PORT" "$WORK/broker.out" --flush "$FLUSH" --log-level warn \
+    || { echo "broker did not start" >&2; exit 1; }
+  PID=$BROKER_PID
 }
 stop() { kill "$PID"; wait "$PID" || true; }
 rate() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["msgs_per_sec"]))'; }

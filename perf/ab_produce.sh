@@ -25,17 +25,15 @@ done
 A=$1; B=$2; shift 2
 [[ $1 == -- ]] && shift
 
+source "$(dirname "$0")/lib.sh"
+
 run_one() {  # run_one <bin dir> -> "msgs_per_sec cpu_ms"
   local bin=$1 work port bp c0 c1 out
   shift
   work=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-ab.XXXXXX")
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$bin/mqbroker" --data "$work/data" --listen "127.0.0.1:$port" --flush "$FLUSH" >"$work/broker.log" 2>&1 &
-  bp=$!
-  for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2).close()" 2>/dev/null && break
-    sleep 0.1
-  done
+  port=$(free_port)
+  start_broker "$bin" "$work/data" "127.0.0.1:$port" "$work/broker.log" --flush "$FLUSH" || return 1
+  bp=$BROKER_PID
   c0=$(awk '{print ($14+$15)*10}' "/proc/$bp/stat")
   out=$("$bin/mqperf" "$@" -b "127.0.0.1:$port" --json 2>"$work/mqperf.log" || true)
   c1=$(awk '{print ($14+$15)*10}' "/proc/$bp/stat")

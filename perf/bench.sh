@@ -58,7 +58,8 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-bench.XXXXXX")
 DATA=$WORK/data
 mkdir -p "$DATA"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 BROKER=127.0.0.1:$PORT
 BROKER_PID=
 
@@ -79,21 +80,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$BIN/mqbroker" --data "$DATA" --listen "$BROKER" --flush "$FLUSH" >"$WORK/broker.log" 2>&1 &
-BROKER_PID=$!
-ready=0
-for _ in $(seq 100); do
-  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-    cat "$WORK/broker.log" >&2
-    die "mqbroker exited at start-up"
-  fi
-  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2).close()" 2>/dev/null; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-((ready)) || die "mqbroker did not listen on $BROKER within 10 s"
+start_broker "$BIN" "$DATA" "$BROKER" "$WORK/broker.log" --flush "$FLUSH" \
+  || die "mqbroker did not start listening on $BROKER within 10 s"
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || echo unknown)
 echo "bench.sh: broker $BROKER, flush $FLUSH, $(nproc) cores ($CPU), $RUNS run(s) per workload" >&2

@@ -86,7 +86,8 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-peak.XXXXXX")
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/lib.sh"
+PORT=$(free_port)
 BROKER=127.0.0.1:$PORT
 BROKER_PID=
 CONSUMER_PIDS=()
@@ -113,21 +114,8 @@ trap 'exit 130' INT TERM
 A=("$BIN/mqadmin" -b "$BROKER")
 
 # ---- broker, topic, groups ----------------------------------------------------------------------
-"$BIN/mqbroker" --data "$WORK/data" --listen "$BROKER" --flush "$FLUSH" >"$WORK/broker.log" 2>&1 &
-BROKER_PID=$!
-ready=0
-for _ in $(seq 100); do
-  if ! kill -0 "$BROKER_PID" 2>/dev/null; then
-    cat "$WORK/broker.log" >&2
-    fail_run "mqbroker exited at start-up"
-  fi
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2).close()" 2>/dev/null; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-((ready)) || fail_run "mqbroker did not listen on $BROKER within 10 s"
+start_broker "$BIN" "$WORK/data" "$BROKER" "$WORK/broker.log" --flush "$FLUSH" \
+  || fail_run "mqbroker did not start listening on $BROKER within 10 s"
 say "broker $BROKER (flush $FLUSH); burst of $COUNT x $SIZE B; billing limited to $RATE msg/s, audit unlimited"
 
 "${A[@]}" updateTopic -t orders -p "$PARTITIONS" >/dev/null || fail_run "cannot create topic orders"

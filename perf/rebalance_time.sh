@@ -24,11 +24,10 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ADDR=127.0.0.1:$PORT
-"$BIN/mqbroker" --data "$WORK/data" --listen "$ADDR" --log-level warn >"$WORK/broker.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q ready "$WORK/broker.out" && break; sleep 0.1; done
+source "$(dirname "$0")/lib.sh"
+ADDR=127.0.0.1:$(free_port)
+start_broker "$BIN" "$WORK/data" "$ADDR" "$WORK/broker.out" --log-level warn || { echo "mqbroker did not start" >&2; exit 1; }
+PIDS+=("$BROKER_PID")
 "$BIN/mqadmin" -b "$ADDR" updateTopic -t rebalance -p "$PARTS" >/dev/null
 
 member() {

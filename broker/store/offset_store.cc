@@ -28,7 +28,6 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-using Key = std::tuple<std::string, uint32_t, uint32_t>;
 
 }  // namespace
 
@@ -152,12 +151,21 @@ std::vector<std::string> OffsetStore::groups() const {
 
 Status OffsetStore::remove_group(const std::string& group) {
   std::lock_guard write_lock(write_mu_);
+  return remove_where([&](const Key& key) { return std::get<0>(key) == group; }, "group " + group);
+}
+
+Status OffsetStore::remove_topic(uint32_t topic_id) {
+  std::lock_guard write_lock(write_mu_);
+  return remove_where([&](const Key& key) { return std::get<1>(key) == topic_id; },
+                      "topic id " + std::to_string(topic_id));
+}
+
+Status OffsetStore::remove_where(const std::function<bool(const Key&)>& doomed_if, const std::string& what) {
   std::vector<Key> doomed;
   {
     std::lock_guard lock(mu_);
-    for (auto it = offsets_.lower_bound(Key{group, 0, 0}); it != offsets_.end() && std::get<0>(it->first) == group;
-         ++it) {
-      doomed.push_back(it->first);
+    for (const auto& [key, c] : offsets_) {
+      if (doomed_if(key)) doomed.push_back(key);
     }
   }
   if (doomed.empty()) return Status::ok();
@@ -169,28 +177,7 @@ Status OffsetStore::remove_group(const std::string& group) {
     std::lock_guard lock(mu_);
     for (const auto& key : doomed) offsets_.erase(key);
   }
-  logging::get("store")->info("removed {} offsets of group {}", doomed.size(), group);
-  return Status::ok();
-}
-
-Status OffsetStore::remove_topic(uint32_t topic_id) {
-  std::lock_guard write_lock(write_mu_);
-  std::vector<Key> doomed;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [key, c] : offsets_) {
-      if (std::get<1>(key) == topic_id) doomed.push_back(key);
-    }
-  }
-  if (doomed.empty()) return Status::ok();
-  leveldb::WriteBatch wb;
-  for (const auto& key : doomed) wb.Delete(keys::offset(std::get<0>(key), std::get<1>(key), std::get<2>(key)));
-  TIDEMQ_RETURN_IF_ERROR(db_.write(wb));
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& key : doomed) offsets_.erase(key);
-  }
-  logging::get("store")->info("removed {} offsets of topic id {}", doomed.size(), topic_id);
+  logging::get("store")->info("removed {} offsets of {}", doomed.size(), what);
   return Status::ok();
 }
 

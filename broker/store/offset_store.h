@@ -6,6 +6,7 @@
 // Threads: reads (get/list) are in-memory and may run on any thread; writes block on LevelDB
 // (fsync in sync mode) and must not run on an Asio thread.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -56,13 +57,17 @@ class OffsetStore {
   Status remove_topic(uint32_t topic_id);
 
  private:
+  using Key = std::tuple<std::string, uint32_t, uint32_t>;  // group, topic id, partition
+  // Deletes every offset whose key matches, in one WriteBatch. Caller holds write_mu_.
+  Status remove_where(const std::function<bool(const Key&)>& doomed_if, const std::string& what);
+
   Db& db_;
   const Clock& clock_;
   // Writers hold write_mu_ across their LevelDB write (so the order of writes to a key equals
   // the order of their memory updates); mu_ guards only the map, so reads never wait for an fsync.
   std::mutex write_mu_;
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, uint32_t, uint32_t>, CommittedOffset> offsets_ GUARDED_BY(mu_);
+  std::map<Key, CommittedOffset> offsets_ GUARDED_BY(mu_);
 };
 
 }  // namespace tidemq::broker
