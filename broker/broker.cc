@@ -120,6 +120,7 @@ Status Broker::start() {
   dbo.max_file_bytes = m.config.max_file_bytes;
   dbo.block_cache_bytes = m.config.block_cache_bytes;
   dbo.compression = m.config.compression;
+  dbo.table_writeback_bytes = m.config.table_writeback_bytes;
   auto db = Db::open(dbo);
   if (!db.is_ok()) return db.status();
   m.db = std::move(db).value();

@@ -98,6 +98,10 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--max-file-bytes", c.max_file_bytes, "LevelDB max_file_size")->capture_default_str();
   app.add_option("--block-cache-bytes", c.block_cache_bytes, "LevelDB block cache")->capture_default_str();
   app.add_flag("--compression", c.compression, "LevelDB snappy compression (off: bodies rarely compress)");
+  app.add_option("--table-writeback-bytes", c.table_writeback_bytes,
+                 "start writeback of LevelDB table files every N bytes, so produce fsyncs do not wait "
+                 "behind a memtable flush (0 = off)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -46,6 +46,7 @@ struct BrokerConfig {
   size_t max_file_bytes = 4u << 20;
   size_t block_cache_bytes = 64u << 20;
   bool compression = false;
+  size_t table_writeback_bytes = 1u << 20;  // start writeback of table files every N bytes; 0 = off
 
   std::string listen_host() const;
   uint16_t listen_port() const;

@@ -6,6 +6,7 @@
 #include <leveldb/cache.h>
 #include <leveldb/options.h>
 
+#include "broker/store/writeback_env.h"
 #include "common/logging.h"
 
 namespace tidemq::broker {
@@ -29,6 +30,11 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   lo.create_if_missing = true;
   lo.paranoid_checks = true;
   lo.env = options.env != nullptr ? options.env : leveldb::Env::Default();
+  std::unique_ptr<leveldb::Env> writeback_env;
+  if (options.table_writeback_bytes > 0) {
+    writeback_env = std::make_unique<WritebackEnv>(lo.env, options.table_writeback_bytes);
+    lo.env = writeback_env.get();
+  }
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = options.max_file_bytes;
   lo.block_cache = cache.get();
@@ -43,11 +49,16 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   logging::get("store")->info("opened LevelDB at {} (flush={}, compression={})", options.path,
                               options.flush == FlushMode::kSync ? "sync" : "async",
                               options.compression ? "snappy" : "none");
-  return std::unique_ptr<Db>(new Db(options, std::unique_ptr<leveldb::DB>(raw), std::move(cache)));
+  return std::unique_ptr<Db>(
+      new Db(options, std::move(writeback_env), std::unique_ptr<leveldb::DB>(raw), std::move(cache)));
 }
 
-Db::Db(DbOptions options, std::unique_ptr<leveldb::DB> db, std::unique_ptr<leveldb::Cache> cache)
-    : options_(std::move(options)), cache_(std::move(cache)), db_(std::move(db)) {}
+Db::Db(DbOptions options, std::unique_ptr<leveldb::Env> writeback_env, std::unique_ptr<leveldb::DB> db,
+       std::unique_ptr<leveldb::Cache> cache)
+    : options_(std::move(options)),
+      writeback_env_(std::move(writeback_env)),
+      cache_(std::move(cache)),
+      db_(std::move(db)) {}
 
 // db_ is declared after cache_, so it is destroyed first: LevelDB must close before its cache.
 Db::~Db() = default;
