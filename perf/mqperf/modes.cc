@@ -268,6 +268,8 @@ Summary run_consume(const PerfOptions& o) {
   std::atomic<uint64_t> received{0};
   std::atomic<int64_t> target_reached_us{0};
   std::atomic<uint32_t> joined{0};
+  DistinctOffsets distinct(partitions);
+  std::atomic<uint32_t> committed_members{0};
   const int64_t start_us = steady_now_us();
   int64_t end_us = 0;
   {
@@ -277,6 +279,9 @@ Summary run_consume(const PerfOptions& o) {
       plan.index = i;
       plan.target = o.count;
       if (grouped) {
+        plan.distinct = &distinct;
+        plan.committed_members = &committed_members;
+        plan.members = o.consumers;
         group.spawn([&o, plan, &stop, &received, &target_reached_us, &joined, &consumers] {
           run_group_reader(o, plan, stop, received, target_reached_us, joined, consumers);
         });

@@ -90,16 +90,22 @@ void account(const ReaderPlan& plan, const std::vector<Message>& messages, int64
     st.latency.record(static_cast<uint64_t>(now_us - asked_us));
   }
   uint64_t bytes = 0;
-  for (const Message& m : messages) bytes += m.body.size();
+  uint64_t fresh = 0;
+  for (const Message& m : messages) {
+    if (plan.distinct != nullptr && !plan.distinct->add(static_cast<uint32_t>(m.partition), m.offset)) continue;
+    bytes += m.body.size();
+    ++fresh;
+  }
   st.bytes.fetch_add(bytes, std::memory_order_relaxed);
-  st.done.fetch_add(messages.size(), std::memory_order_relaxed);
-  const uint64_t before = received_total.fetch_add(messages.size(), std::memory_order_relaxed);
-  if (plan.target > 0 && before < plan.target && before + messages.size() >= plan.target) {
+  st.done.fetch_add(fresh, std::memory_order_relaxed);
+  const uint64_t before = received_total.fetch_add(fresh, std::memory_order_relaxed);
+  if (plan.target > 0 && before < plan.target && before + fresh >= plan.target) {
     target_reached_us.store(now_us, std::memory_order_relaxed);
   }
 }
 
 constexpr auto kPollWait = std::chrono::milliseconds(200);
+constexpr int64_t kCommitBarrierUs = 5'000'000;  // how long a finished member waits for the others
 
 }  // namespace
 
@@ -148,10 +154,14 @@ void run_group_reader(const PerfOptions& options, const ReaderPlan& plan, const 
   co.auto_commit_interval = kGroupCommitInterval;
   auto created = Consumer::create(std::move(co));
   Status subscribed = created.is_ok() ? (*created)->subscribe(options.topic) : created.status();
+  auto count_committed = [&] {
+    if (plan.committed_members != nullptr) plan.committed_members->fetch_add(1, std::memory_order_release);
+  };
   if (!subscribed.is_ok()) {
     st.errors.fetch_add(1, std::memory_order_relaxed);
     stats.note_error(subscribed);
     mark_joined();  // nobody waits for a consumer that cannot start
+    count_committed();
     return;
   }
   std::unique_ptr<Consumer> consumer = std::move(created).value();
@@ -172,8 +182,17 @@ void run_group_reader(const PerfOptions& options, const ReaderPlan& plan, const 
     account(plan, *polled, asked_us, st, received_total, target_reached_us);
   }
   mark_joined();
-  // Commits what was received and leaves the group. A failed final commit (the broker is gone, or
-  // the partitions moved) loses no message for the group: it is delivered again.
+  // Commits what was received, waits (bounded) until every member has, then leaves the group. A
+  // failed final commit (the broker is gone, or the partitions moved) loses no message for the
+  // group: it is delivered again.
+  (void)consumer->commit_sync();
+  count_committed();
+  if (plan.committed_members != nullptr) {
+    const int64_t deadline_us = steady_now_us() + kCommitBarrierUs;
+    while (plan.committed_members->load(std::memory_order_acquire) < plan.members && steady_now_us() < deadline_us) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   (void)consumer->close();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <vector>
 
 #include "perf/mqperf/options.h"
 #include "perf/mqperf/stats.h"
@@ -24,8 +25,37 @@ struct ProducerPlan {
 void run_producer(const PerfOptions& options, const ProducerPlan& plan, const std::atomic<bool>& stop,
                   StatsSet& stats);
 
+// Group consumers count each (partition, offset) once: after a rebalance the new owner reads again
+// from the last commit, and those redeliveries must not count towards --count (or the run would
+// stop before every message was read and committed). Per partition: one past the highest offset
+// counted; 0 = none yet. Within a partition one owner delivers in offset order, so a delivery
+// counts iff it raises the mark.
+class DistinctOffsets {
+ public:
+  explicit DistinctOffsets(uint32_t partitions) : marks_(partitions) {}
+  // True if (partition, offset) was not counted before.
+  bool add(uint32_t partition, uint64_t offset) {
+    if (partition >= marks_.size()) return true;
+    auto& mark = marks_[partition];
+    uint64_t seen = mark.load(std::memory_order_relaxed);
+    while (seen <= offset) {
+      if (mark.compare_exchange_weak(seen, offset + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> marks_;
+};
+
 struct ReaderPlan {
   uint32_t index = 0;
+  DistinctOffsets* distinct = nullptr;  // group consumers: count redeliveries once
+  // Group consumers: each commits, counts itself here, and leaves only when all `members` have
+  // committed (or after a few seconds): a member's leave moves partitions at once, and a member
+  // whose partition moved can no longer commit it.
+  std::atomic<uint32_t>* committed_members = nullptr;
+  uint32_t members = 0;
   std::map<uint32_t, uint64_t> start;  // partition -> first offset to read
   uint64_t target = 0;                 // stop when `received_total` reaches it; 0 = until stop
   bool e2e = false;  // latency = now - the send time in the body; else the poll round trip
