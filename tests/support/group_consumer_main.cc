@@ -6,7 +6,8 @@
 //   <mono_ns> commit <partition> <offset>   the broker acknowledged this committed offset
 //   <mono_ns> assigned|revoked p,p,...      rebalance callbacks
 // <mono_ns> is CLOCK_MONOTONIC (steady_clock), comparable across processes on one host; it is
-// read after poll() returned (deliveries) or after commit_sync() returned (commits).
+// read right after poll() returned (one stamp for its whole batch) or after commit_sync()
+// returned (commits).
 // SIGTERM / SIGINT: close() (no commit: auto-commit is off) and exit 0.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "tidemq/consumer.h"
 #include "tidemq/log.h"
@@ -41,9 +43,12 @@ class LogFile {
     if (fd_ >= 0) ::close(fd_);
   }
   bool ok() const { return fd_ >= 0; }
-  void line(const std::string& s) {
-    std::string l = fmt::format("{} {}\n", mono_ns(), s);
-    (void)!::write(fd_, l.data(), l.size());
+  void line(const std::string& s) { lines(mono_ns(), {s}); }
+  // One write for several lines that share one time stamp.
+  void lines(int64_t stamp_ns, const std::vector<std::string>& ls) {
+    std::string buf;
+    for (const auto& s : ls) buf += fmt::format("{} {}\n", stamp_ns, s);
+    (void)!::write(fd_, buf.data(), buf.size());
   }
 
  private:
@@ -106,12 +111,19 @@ int main(int argc, char** argv) {
   uint64_t since_commit = 0;
   while (!g_stop) {
     auto msgs = consumer->poll(std::chrono::milliseconds(200));
+    // Deliveries are stamped when poll() returned them, not when each line is written: under load
+    // writing a few hundred lines takes long enough to stamp a delivery after a commit that the
+    // broker acknowledged later than the delivery (a false violation in group_kill_test).
+    const int64_t delivered_ns = mono_ns();
     if (!msgs.is_ok()) {
       std::fprintf(stderr, "poll: %s\n", msgs.status().to_string().c_str());
       if (msgs.status().code() != tidemq::StatusCode::kShuttingDown) continue;
       break;
     }
-    for (const auto& m : *msgs) log.line(fmt::format("{} {}", m.partition, m.offset));
+    std::vector<std::string> delivered;
+    delivered.reserve(msgs->size());
+    for (const auto& m : *msgs) delivered.push_back(fmt::format("{} {}", m.partition, m.offset));
+    if (!delivered.empty()) log.lines(delivered_ns, delivered);
     since_commit += msgs->size();
     if (since_commit >= commit_every) {
       since_commit = 0;
