@@ -64,12 +64,7 @@ BROKER=127.0.0.1:$PORT
 BROKER_PID=
 
 cleanup() {
-  if [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
-    kill -TERM "$BROKER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-  fi
+  stop_broker
   if ((KEEP)); then
     rm -rf "$DATA"
     echo "bench.sh: logs kept in $WORK" >&2

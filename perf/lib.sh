@@ -24,3 +24,13 @@ start_broker() {
   done
   return 1
 }
+
+# stop_broker: SIGTERM the broker started by start_broker, wait up to 10 s, then SIGKILL.
+# A no-op when it is not running.
+stop_broker() {
+  [[ -n ${BROKER_PID:-} ]] && kill -0 "$BROKER_PID" 2>/dev/null || return 0
+  kill -TERM "$BROKER_PID" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$BROKER_PID" 2>/dev/null || true
+  wait "$BROKER_PID" 2>/dev/null || true
+}

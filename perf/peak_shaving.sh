@@ -96,12 +96,7 @@ cleanup() {
   for pid in "${CONSUMER_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
-  if [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
-    kill -TERM "$BROKER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$BROKER_PID" 2>/dev/null || true
-    wait "$BROKER_PID" 2>/dev/null || true
-  fi
+  stop_broker
   if ((KEEP)); then
     say "broker data and logs kept in $WORK"
   else
