@@ -25,6 +25,11 @@ namespace tidemq::record {
 inline constexpr uint32_t kMagic = 0x544D5131;  // "TMQ1"
 inline constexpr size_t kHeaderBytes = 40;
 inline constexpr size_t kMaxKeyBytes = 0xffff;
+// Idempotence window: the broker remembers the last kIdempotentWindow batches of each
+// (producer_id, partition) with their offsets, so an idempotent producer keeps at most this many
+// batches of one partition unacknowledged (Kafka: max.in.flight.requests.per.connection <= 5).
+// A retry of any of them is then answered with its original offset, never DUPLICATE_SEQUENCE.
+inline constexpr size_t kIdempotentWindow = 5;
 
 struct BatchHeader {
   uint32_t batch_len = 0;

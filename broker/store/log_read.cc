@@ -1,4 +1,4 @@
-// LogStore reads: read(), info(), offset_for_time(). Any non-Asio thread; info() anywhere.
+// LogStore reads: read(), info(), offset_for_time(), find_stored_batch(). Any non-Asio thread; info() anywhere.
 #include <optional>
 
 #include "broker/store/key_layout.h"
@@ -119,6 +119,35 @@ Result<uint64_t> LogStore::offset_for_time(uint32_t topic_id, uint32_t partition
     }
   }
   return lo;
+}
+
+Result<AppendResult> LogStore::find_stored_batch(uint32_t topic_id, uint32_t partition, uint64_t producer_id,
+                                                 uint32_t base_sequence, uint32_t record_count,
+                                                 size_t max_batches) const {
+  TIDEMQ_ASSIGN_OR_RETURN(auto ps, impl_->lookup(topic_id, partition));
+  const uint64_t end = ps->end_offset.load(std::memory_order_acquire);
+  auto it = impl_->db.iterator(/*fill_cache=*/false);
+  it->Seek(keys::log(topic_id, partition, end));
+  if (it->Valid()) {
+    it->Prev();
+  } else {
+    it->SeekToLast();
+  }
+  for (size_t seen = 0; it->Valid() && seen < max_batches; it->Prev(), ++seen) {
+    auto lk = keys::parse_log(std::string_view(it->key().data(), it->key().size()));
+    if (!lk || lk->topic_id != topic_id || lk->partition != partition) break;
+    if (lk->base_offset >= end) continue;  // written but not yet published
+    auto h = record::parse_header(std::string_view(it->value().data(), it->value().size()));
+    if (!h.is_ok()) return Status::storage("batch at offset " + std::to_string(lk->base_offset) + ": " + h.status().message());
+    if (h->producer_id != producer_id) continue;
+    if (h->base_sequence == base_sequence && h->record_count == record_count) {
+      return AppendResult{lk->base_offset, h->record_count, static_cast<int64_t>(h->store_ms), /*duplicate=*/true};
+    }
+    if (h->base_sequence < base_sequence) break;  // sequences rise with offsets: it is not here
+  }
+  TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
+  return Status::not_found("producer " + std::to_string(producer_id) + " has no stored batch at sequence " +
+                           std::to_string(base_sequence));
 }
 
 }  // namespace tidemq::broker

@@ -68,6 +68,16 @@ class LogStore {
   // the start offset or above the end offset give OffsetOutOfRange. Blocking: not on Asio threads.
   Result<ReadResult> read(uint32_t topic_id, uint32_t partition, uint64_t offset, size_t max_bytes) const;
 
+  // The stored batch of `producer_id` that starts at `base_sequence` with `record_count` records,
+  // searched from the partition's end backwards (below the published end offset): how a retry
+  // answered DuplicateSequence (older than the idempotence window the writer remembers, e.g.
+  // after a restart with many batches in flight) still gets its original offset. Stops at the
+  // producer's first older batch or after `max_batches` batches; NotFound then (e.g. retention
+  // deleted it). Blocking: not on Asio threads.
+  Result<AppendResult> find_stored_batch(uint32_t topic_id, uint32_t partition, uint64_t producer_id,
+                                         uint32_t base_sequence, uint32_t record_count,
+                                         size_t max_batches = 1 << 20) const;
+
   // Start/end offsets and last store time. TopicNotFound for an unknown or dropped topic id,
   // InvalidPartition for a partition beyond its count. Cheap, no I/O: any thread.
   Result<PartitionInfo> info(uint32_t topic_id, uint32_t partition) const;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/record_batch.h"
 #include "common/status.h"
 
 namespace tidemq::broker {
@@ -23,7 +24,7 @@ struct ProducerBatch {
 
 class ProducerState {
  public:
-  static constexpr size_t kMaxEntries = 5;  // Kafka: max.in.flight.requests.per.connection
+  static constexpr size_t kMaxEntries = record::kIdempotentWindow;
 
   enum class Verdict {
     kAccept,           // the next expected batch (or the first one seen): store it

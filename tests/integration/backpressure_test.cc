@@ -27,6 +27,8 @@
 
 using namespace tidemq;
 using namespace std::chrono_literals;
+using test::make_batch;
+using test::produce_payload;
 using test::RawClient;
 
 namespace {
@@ -59,29 +61,6 @@ uint64_t rss_bytes() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // kB
   }
   return 0;
-}
-
-// One record batch of `records` bodies of `body_bytes` (producer id 0: not idempotent).
-std::string make_batch(int records, size_t body_bytes) {
-  record::BatchBuilder b;
-  std::string body(body_bytes, 'x');
-  for (int i = 0; i < records; ++i) {
-    record::RecordInput r;
-    r.body = body;
-    b.add(r);
-  }
-  return b.finish(0, 0);
-}
-
-// A ProduceRequest envelope (no frame header).
-std::string produce_payload(uint64_t correlation_id, const std::string& topic, uint32_t partition,
-                            const std::string& batch) {
-  flatbuffers::FlatBufferBuilder fbb(batch.size() + 256);
-  auto recs = fbb.CreateVector(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
-  std::vector<flatbuffers::Offset<wire::PartitionBatch>> pbs{wire::CreatePartitionBatch(fbb, partition, recs)};
-  auto req = wire::CreateProduceRequest(fbb, fbb.CreateString(topic), fbb.CreateVector(pbs));
-  fbb.Finish(wire::CreateEnvelope(fbb, correlation_id, wire::Body::ProduceRequest, req.Union()));
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
 // Every ack of a produce response is ok.

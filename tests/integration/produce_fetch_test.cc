@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "tests/integration/in_process_broker.h"
+#include "tests/integration/raw_client.h"
 #include "tests/support/read_all.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
@@ -176,6 +177,33 @@ TEST_CASE("a restart keeps topics and data, and offsets continue") {
   REQUIRE(status.is_ok());
   CHECK(r->offset == status->partitions[0].end_offset - 1);
   CHECK(r->offset >= 1);  // continues after the stored messages of partition 0
+}
+
+TEST_CASE("a retry older than the idempotence window gets its original offset, also after a restart") {
+  test::InProcessBroker broker;
+  REQUIRE(make_admin(broker)->update_topic({"window", 1, -1, -1}).is_ok());
+  constexpr uint64_t kProducer = 0xfeed;
+  auto produce = [&](uint64_t corr, uint32_t seq) {
+    test::RawClient raw(broker.port());
+    test::hello(raw);
+    raw.send(framing::encode_frame(test::produce_payload(corr, "window", 0, test::make_batch(2, 8, kProducer, seq))));
+    auto f = raw.read_frame();
+    REQUIRE(f);
+    const auto& env = test::envelope_of(*f);
+    REQUIRE(env.body_type() == wire::Body::ProduceResponse);
+    const auto* ack = env.body_as_ProduceResponse()->acks()->Get(0);
+    REQUIRE_MESSAGE(ack->error() == wire::ErrorCode::NONE, wire::EnumNameErrorCode(ack->error()));
+    return std::pair{ack->base_offset(), ack->duplicate()};
+  };
+  for (uint32_t i = 0; i < 2 * (record::kIdempotentWindow + 3); i += 2) {
+    CHECK(produce(10 + i, i) == std::pair<uint64_t, bool>{i, false});
+  }
+  broker.restart();
+  CHECK(produce(100, 0) == std::pair<uint64_t, bool>{0, true});  // far outside the window
+  CHECK(produce(101, 4) == std::pair<uint64_t, bool>{4, true});
+  auto status = make_admin(broker)->topic_status("window");
+  REQUIRE(status.is_ok());
+  CHECK(status->partitions[0].end_offset == 2 * (record::kIdempotentWindow + 3));  // nothing stored twice
 }
 
 TEST_CASE("client errors: unknown topic, bad partition, oversize message, bad topic name") {

@@ -8,9 +8,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/coding.h"
 #include "common/framing.h"
+#include "common/record_batch.h"
 #include "schemas/envelope_generated.h"
 
 namespace tidemq::test {
@@ -69,6 +71,29 @@ inline void hello(RawClient& c) {
   auto f = c.read_frame();
   REQUIRE(f);
   CHECK(envelope_of(*f).body_type() == wire::Body::HelloResponse);
+}
+
+// One record batch of `records` bodies of `body_bytes` (producer id 0: not idempotent).
+inline std::string make_batch(int records, size_t body_bytes, uint64_t producer_id = 0, uint32_t base_sequence = 0) {
+  record::BatchBuilder b;
+  std::string body(body_bytes, 'x');
+  for (int i = 0; i < records; ++i) {
+    record::RecordInput r;
+    r.body = body;
+    b.add(r);
+  }
+  return b.finish(producer_id, base_sequence);
+}
+
+// A ProduceRequest envelope (no frame header).
+inline std::string produce_payload(uint64_t correlation_id, const std::string& topic, uint32_t partition,
+                                   const std::string& batch) {
+  flatbuffers::FlatBufferBuilder fbb(batch.size() + 256);
+  auto recs = fbb.CreateVector(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
+  std::vector<flatbuffers::Offset<wire::PartitionBatch>> pbs{wire::CreatePartitionBatch(fbb, partition, recs)};
+  auto req = wire::CreateProduceRequest(fbb, fbb.CreateString(topic), fbb.CreateVector(pbs));
+  fbb.Finish(wire::CreateEnvelope(fbb, correlation_id, wire::Body::ProduceRequest, req.Union()));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
 }  // namespace tidemq::test

@@ -57,6 +57,15 @@ struct ProduceCall {
   }
 };
 
+// Hands one partition's outcome to the session's strand (from the writer or a blocking thread), so
+// building the response never delays the next group commit.
+void deliver(const std::shared_ptr<ProduceCall>& call, size_t i, Result<AppendResult> r) {
+  asio::post(call->responder.session().strand(), [call, i, r = std::move(r)]() mutable {
+    if (r.is_ok()) call->complete(i, Status::ok(), *r);
+    else call->complete(i, r.status());
+  });
+}
+
 void append_all(Services& s, const TopicConfig& topic, const wire::ProduceRequest& req, Responder responder) {
   const auto* batches = req.batches();
   auto call = std::make_shared<ProduceCall>(s, std::move(responder), topic.name, batches->size());
@@ -81,14 +90,19 @@ void append_all(Services& s, const TopicConfig& topic, const wire::ProduceReques
     }
     s.metrics.messages_in.fetch_add(header->record_count, std::memory_order_relaxed);
     s.metrics.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
-    // The callback runs on the store's writer thread: hand the outcome straight to the session's
-    // strand so building the response never delays the next group commit.
-    s.log.append(topic.topic_id, pb->partition(), std::string(bytes), [call, i](Result<AppendResult> r) {
-      asio::post(call->responder.session().strand(), [call, i, r = std::move(r)]() mutable {
-        if (r.is_ok()) call->complete(i, Status::ok(), *r);
-        else call->complete(i, r.status());
-      });
-    });
+    s.log.append(topic.topic_id, pb->partition(), std::string(bytes),
+                 [&s, call, i, topic_id = topic.topic_id, h = *header](Result<AppendResult> r) {
+                   if (r.status().code() == StatusCode::kDuplicateSequence) {
+                     // Older than the writer's idempotence window: look up its original offset.
+                     asio::post(s.blocking, [&s, call, i, topic_id, h, dup = r.status()] {
+                       auto found = s.log.find_stored_batch(topic_id, call->acks[i].partition, h.producer_id,
+                                                            h.base_sequence, h.record_count);
+                       deliver(call, i, found.is_ok() ? found : Result<AppendResult>(dup));
+                     });
+                     return;
+                   }
+                   deliver(call, i, std::move(r));
+                 });
   }
 }
 

@@ -112,6 +112,32 @@ TEST_CASE("sequence gaps and stale sequences are rejected without writing") {
   CHECK(f.info(t, 0).end_offset == 10);
 }
 
+TEST_CASE("find_stored_batch: a batch older than the window is found with its offset, a missing one is not") {
+  StoreFixture f;
+  f.open();
+  uint32_t t = f.create_topic("window", 1);
+  constexpr uint64_t kProducer = 42;
+  for (uint32_t i = 0; i < 8; ++i) {
+    REQUIRE(f.append(t, 0, make_batch(2, 8, kProducer, 2 * i)).is_ok());  // offsets 0..15, seq 0..15
+    REQUIRE(f.append(t, 0, make_batch(1, 8, 7, i)).is_ok());               // another producer between
+  }
+  f.reopen();
+  auto stale = f.append(t, 0, make_batch(2, 8, kProducer, 2));
+  REQUIRE(stale.status().code() == StatusCode::kDuplicateSequence);
+
+  auto found = f.log->find_stored_batch(t, 0, kProducer, 2, 2);
+  REQUIRE_MESSAGE(found.is_ok(), found.status().to_string());
+  CHECK(found->duplicate);
+  CHECK(found->base_offset == 3);  // batch 0 at 0..1, the other producer's at 2, then ours
+  CHECK(found->record_count == 2);
+  CHECK(f.log->find_stored_batch(t, 0, kProducer, 0, 2)->base_offset == 0);
+  CHECK(f.log->find_stored_batch(t, 0, kProducer, 1, 2).status().code() == StatusCode::kNotFound);  // mid-batch
+  CHECK(f.log->find_stored_batch(t, 0, kProducer, 2, 1).status().code() == StatusCode::kNotFound);  // other length
+  CHECK(f.log->find_stored_batch(t, 0, 99, 0, 2).status().code() == StatusCode::kNotFound);
+  // The search is bounded: the oldest batch is out of reach of a 4-batch scan.
+  CHECK(f.log->find_stored_batch(t, 0, kProducer, 0, 2, 4).status().code() == StatusCode::kNotFound);
+}
+
 TEST_CASE("within one group-commit round, later batches see the earlier ones' sequences") {
   StoreFixture f;
   f.open();
