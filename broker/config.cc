@@ -53,6 +53,16 @@ Status validate(const BrokerConfig& c) {
   if (c.max_pending_bytes == 0) return Status::invalid_argument("max-pending-bytes must be > 0");
   if (c.busy_timeout_ms <= 0) return Status::invalid_argument("busy-timeout-ms must be > 0");
   if (c.disk_check_ms <= 0) return Status::invalid_argument("disk-check-ms must be > 0");
+  if (c.transaction_timeout_ms <= 0 || c.check_interval_ms <= 0 || c.max_half_age_ms <= 0 ||
+      c.check_reply_timeout_ms <= 0 || c.check_scan_ms <= 0) {
+    return Status::invalid_argument("transaction timeouts and intervals must be > 0");
+  }
+  if (c.check_max == 0) return Status::invalid_argument("check-max must be >= 1");
+  if (c.max_half_messages == 0) return Status::invalid_argument("max-half-messages must be >= 1");
+  if (c.max_checks_per_sec == 0) return Status::invalid_argument("max-checks-per-sec must be >= 1");
+  if (c.outcome_retention_ms < 24ll * 3'600'000) {
+    return Status::invalid_argument("outcome-retention-ms must be >= 86400000 (24 h, SPEC §6)");
+  }
   return Status::ok();
 }
 
@@ -101,6 +111,26 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--table-writeback-bytes", c.table_writeback_bytes,
                  "start writeback of LevelDB table files every N bytes, so produce fsyncs do not wait "
                  "behind a memtable flush (0 = off)")
+      ->capture_default_str();
+
+  app.add_option("--transaction-timeout-ms", c.transaction_timeout_ms,
+                 "first check-back of an unresolved half-message after this long")->capture_default_str();
+  app.add_option("--check-interval-ms", c.check_interval_ms, "then check again every this long")->capture_default_str();
+  app.add_option("--check-max", c.check_max, "park a half-message after this many checks actually sent")
+      ->capture_default_str();
+  app.add_option("--max-half-age-ms", c.max_half_age_ms, "... or when it is this old (72 h)")->capture_default_str();
+  app.add_option("--max-half-messages", c.max_half_messages, "pending + parked half-messages before SendHalf is refused")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-half-per-group", c.max_half_per_group, "the same limit per producer group (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--max-checks-per-sec", c.max_checks_per_sec, "check-backs sent per second")->capture_default_str();
+  app.add_option("--check-reply-timeout-ms", c.check_reply_timeout_ms,
+                 "a check-back not answered in this long may be sent again")->capture_default_str();
+  app.add_option("--outcome-retention-ms", c.outcome_retention_ms,
+                 "commit/rollback outcomes are remembered this long (>= 24 h)")->capture_default_str();
+  app.add_option("--check-scan-ms", c.check_scan_ms, "how often the check-back scheduler looks for due work")
       ->capture_default_str();
 
   try {

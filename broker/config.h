@@ -48,6 +48,18 @@ struct BrokerConfig {
   bool compression = false;
   size_t table_writeback_bytes = 1u << 20;  // start writeback of table files every N bytes; 0 = off
 
+  // Transactions (SPEC §6, broker/txn/). Ages use the monotonic clock.
+  int64_t transaction_timeout_ms = 6'000;      // first check-back this long after the half arrived
+  int64_t check_interval_ms = 30'000;          // then again every this long while unresolved
+  uint32_t check_max = 15;                     // park after this many checks actually sent
+  int64_t max_half_age_ms = 72ll * 3'600'000;  // ... or when the half-message is this old
+  uint64_t max_half_messages = 1'000'000;      // pending + parked, broker-wide: SendHalf refused past it
+  uint64_t max_half_per_group = 0;             // the same per producer group (0: no per-group limit)
+  uint32_t max_checks_per_sec = 1'000;         // check-backs sent per second, broker-wide
+  int64_t check_reply_timeout_ms = 3'000;      // a check not answered in this long may be sent again
+  int64_t outcome_retention_ms = 24ll * 3'600'000;  // commit/rollback outcomes remembered this long
+  int64_t check_scan_ms = 200;                 // how often the check-back scheduler looks for due work
+
   std::string listen_host() const;
   uint16_t listen_port() const;
 };

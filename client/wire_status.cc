@@ -32,6 +32,7 @@ StatusCode status_code_from_wire(wire::ErrorCode code) {
     case W::NOT_ASSIGNED: return StatusCode::kNotAssigned;
     case W::GROUP_NOT_FOUND: return StatusCode::kGroupNotFound;
     case W::DISK_FULL: return StatusCode::kDiskFull;
+    case W::TOO_MANY_HALF_MESSAGES: return StatusCode::kTooManyHalfMessages;
   }
   // A code from a newer broker that this client does not know.
   return StatusCode::kUnknown;

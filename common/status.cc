@@ -31,6 +31,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kNotAssigned: return "NOT_ASSIGNED";
     case StatusCode::kGroupNotFound: return "GROUP_NOT_FOUND";
     case StatusCode::kDiskFull: return "DISK_FULL";
+    case StatusCode::kTooManyHalfMessages: return "TOO_MANY_HALF_MESSAGES";
   }
   return "UNKNOWN";
 }

@@ -42,6 +42,7 @@ enum class StatusCode : uint8_t {
   kNotAssigned,         // consumer group: the partition is not owned by this member
   kGroupNotFound,
   kDiskFull,            // free disk space below the broker's low-water mark: writes refused
+  kTooManyHalfMessages, // transactions: --max-half-messages (broker or producer group) reached
 };
 
 std::string_view status_code_name(StatusCode code);

@@ -33,6 +33,7 @@ wire::ErrorCode to_wire(StatusCode code) {
     case StatusCode::kNotAssigned: return W::NOT_ASSIGNED;
     case StatusCode::kGroupNotFound: return W::GROUP_NOT_FOUND;
     case StatusCode::kDiskFull: return W::DISK_FULL;
+    case StatusCode::kTooManyHalfMessages: return W::TOO_MANY_HALF_MESSAGES;
   }
   return W::INTERNAL;
 }

@@ -180,6 +180,17 @@ void walk(Sink& s, const PartitionProgress* p) {
   s.mix(p->last_commit_ms());
 }
 
+// --- schemas/txn.fbs ---
+
+void walk(Sink& s, const HalfInfo* h) {
+  if (!h) return;
+  s.mix(h->txn_id());
+  walk(s, h->producer_group());
+  s.mix(static_cast<uint64_t>(h->state()));
+  s.mix(h->check_count() ^ h->age_ms() ^ static_cast<uint64_t>(h->next_check_in_ms()) ^ h->offset());
+  walk(s, h->message());
+}
+
 void walk_body(Sink& s, const Envelope& env) {
   switch (env.body_type()) {
     case Body::NONE:
@@ -430,6 +441,83 @@ void walk_body(Sink& s, const Envelope& env) {
       return;
     case Body::ResetOffsetsResponse:
       if (auto* b = env.body_as_ResetOffsetsResponse()) walk(s, b->offsets());
+      return;
+    case Body::SendHalfRequest:
+      if (auto* b = env.body_as_SendHalfRequest()) {
+        walk(s, b->topic());
+        s.mix(b->partition());
+        walk_records(s, b->records());
+        s.mix(b->check_immunity_ms());
+      }
+      return;
+    case Body::SendHalfResponse:
+      if (auto* b = env.body_as_SendHalfResponse()) s.mix(b->txn_id() ^ b->store_ms());
+      return;
+    case Body::EndTransactionRequest:
+      if (auto* b = env.body_as_EndTransactionRequest()) s.mix(b->txn_id() + static_cast<uint64_t>(b->action()));
+      return;
+    case Body::EndTransactionResponse:
+      if (auto* b = env.body_as_EndTransactionResponse()) {
+        s.mix(static_cast<uint64_t>(b->state()));
+        walk(s, b->topic());
+        s.mix(b->partition() ^ b->offset());
+      }
+      return;
+    case Body::CheckTransactionRequest:
+      if (auto* b = env.body_as_CheckTransactionRequest()) {
+        s.mix(b->txn_id() ^ b->check_count());
+        walk(s, b->producer_group());
+        walk(s, b->message());
+      }
+      return;
+    case Body::CheckTransactionResponse:
+      if (auto* b = env.body_as_CheckTransactionResponse()) s.mix(b->txn_id() + static_cast<uint64_t>(b->action()));
+      return;
+    case Body::HalfStatusRequest:
+      if (auto* b = env.body_as_HalfStatusRequest()) walk(s, b->producer_group());
+      return;
+    case Body::HalfStatusResponse:
+      if (auto* b = env.body_as_HalfStatusResponse()) {
+        s.mix(b->pending() ^ b->parked() ^ b->oldest_age_ms() ^ b->checks_sent() ^ b->outcomes_committed() ^
+              b->outcomes_rolled_back());
+        walk_tables(s, b->groups(), [&](const HalfGroupStatus* g) {
+          walk(s, g->producer_group());
+          s.mix(g->pending() ^ g->parked() ^ g->oldest_age_ms() ^ g->live_producers());
+        });
+        if (b->checks_histogram()) {
+          for (uint64_t n : *b->checks_histogram()) s.mix(n);
+        }
+      }
+      return;
+    case Body::QueryHalfRequest:
+      if (auto* b = env.body_as_QueryHalfRequest()) s.mix(b->txn_id());
+      return;
+    case Body::QueryHalfResponse:
+      if (auto* b = env.body_as_QueryHalfResponse()) walk(s, b->half());
+      return;
+    case Body::ResumeHalfRequest:
+      if (auto* b = env.body_as_ResumeHalfRequest()) s.mix(b->txn_id());
+      return;
+    case Body::ResumeHalfResponse:
+      if (auto* b = env.body_as_ResumeHalfResponse()) walk(s, b->half());
+      return;
+    case Body::EndHalfRequest:
+      if (auto* b = env.body_as_EndHalfRequest()) s.mix(b->txn_id() + static_cast<uint64_t>(b->action()));
+      return;
+    case Body::EndHalfResponse:
+      if (auto* b = env.body_as_EndHalfResponse()) walk(s, b->half());
+      return;
+    case Body::ProducerConnectionRequest:
+      if (auto* b = env.body_as_ProducerConnectionRequest()) walk(s, b->producer_group());
+      return;
+    case Body::ProducerConnectionResponse:
+      if (auto* b = env.body_as_ProducerConnectionResponse()) {
+        walk_tables(s, b->producers(), [&](const ProducerInfo* p) {
+          walk(s, p->client_id());
+          walk(s, p->address());
+          s.mix(p->connected_ms() ^ p->session_id());
+        });
+      }
       return;
   }
   TIDEMQ_FUZZ_CHECK(false && "known body types are all handled above");

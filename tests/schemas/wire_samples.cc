@@ -50,6 +50,11 @@ fb::Offset<MessageView> message_view(fb::FlatBufferBuilder& fbb, uint64_t offset
                                  1'767'225'600'000, 1'767'225'600'005, 2);
 }
 
+fb::Offset<HalfInfo> half_info(fb::FlatBufferBuilder& fbb) {
+  return CreateHalfInfo(fbb, 0x1234, fbb.CreateString("order-pg"), TxnState::PARKED, 15, 90'000, -5,
+                        message_view(fbb, 0), 0);
+}
+
 fb::Offset<fb::Vector<fb::Offset<TopicAssignment>>> assignment(fb::FlatBufferBuilder& fbb) {
   std::vector<uint32_t> parts = {0, 2};
   std::vector<fb::Offset<TopicAssignment>> a = {CreateTopicAssignmentDirect(fbb, "orders", &parts)};
@@ -202,6 +207,45 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
       return CreateResetOffsetsRequestDirect(fbb, "billing", "orders", "earliest").Union();
     case Body::ResetOffsetsResponse:
       return CreateResetOffsetsResponse(fbb, partition_offsets(fbb)).Union();
+    case Body::SendHalfRequest:
+      return CreateSendHalfRequest(fbb, fbb.CreateString("orders"), 1, bytes(fbb, sample_record_batch(1, 0)), 60'000)
+          .Union();
+    case Body::SendHalfResponse:
+      return CreateSendHalfResponse(fbb, 0x1234, 1'767'225'600'000).Union();
+    case Body::EndTransactionRequest:
+      return CreateEndTransactionRequest(fbb, 0x1234, TxnAction::COMMIT).Union();
+    case Body::EndTransactionResponse:
+      return CreateEndTransactionResponseDirect(fbb, TxnState::COMMITTED, "orders", 1, 42).Union();
+    case Body::CheckTransactionRequest:
+      return CreateCheckTransactionRequest(fbb, 0x1234, fbb.CreateString("order-pg"), message_view(fbb, 0), 2).Union();
+    case Body::CheckTransactionResponse:
+      return CreateCheckTransactionResponse(fbb, 0x1234, TxnAction::ROLLBACK).Union();
+    case Body::HalfStatusRequest:
+      return CreateHalfStatusRequestDirect(fbb, "order-pg").Union();
+    case Body::HalfStatusResponse: {
+      std::vector<fb::Offset<HalfGroupStatus>> groups = {CreateHalfGroupStatusDirect(fbb, "order-pg", 3, 1, 7000, 2)};
+      std::vector<uint64_t> histogram = {1, 2, 0, 1};
+      return CreateHalfStatusResponseDirect(fbb, 3, 1, 7000, &groups, &histogram, 9, 5, 2).Union();
+    }
+    case Body::QueryHalfRequest:
+      return CreateQueryHalfRequest(fbb, 0x1234).Union();
+    case Body::QueryHalfResponse:
+      return CreateQueryHalfResponse(fbb, half_info(fbb)).Union();
+    case Body::ResumeHalfRequest:
+      return CreateResumeHalfRequest(fbb, 0x1234).Union();
+    case Body::ResumeHalfResponse:
+      return CreateResumeHalfResponse(fbb, half_info(fbb)).Union();
+    case Body::EndHalfRequest:
+      return CreateEndHalfRequest(fbb, 0x1234, TxnAction::ROLLBACK).Union();
+    case Body::EndHalfResponse:
+      return CreateEndHalfResponse(fbb, half_info(fbb)).Union();
+    case Body::ProducerConnectionRequest:
+      return CreateProducerConnectionRequestDirect(fbb, "order-pg").Union();
+    case Body::ProducerConnectionResponse: {
+      std::vector<fb::Offset<ProducerInfo>> producers = {
+          CreateProducerInfoDirect(fbb, "order-service-1", "127.0.0.1:5000", 1'767'225'600'000, 7)};
+      return CreateProducerConnectionResponseDirect(fbb, &producers).Union();
+    }
   }
   return 0;
 }
