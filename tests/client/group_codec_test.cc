@@ -7,14 +7,12 @@
 #include <cmath>
 #include <limits>
 
+#include "tests/support/wire_root.h"
+
 namespace tidemq::client {
 namespace {
 
-template <typename T>
-const T* finish(flatbuffers::FlatBufferBuilder& fbb, flatbuffers::Offset<T> root) {
-  fbb.Finish(root);
-  return flatbuffers::GetRoot<T>(fbb.GetBufferPointer());
-}
+using test::finish;
 
 TEST_CASE("GroupSettings survive the trip through the wire GroupConfig, every field") {
   for (AssignStrategy strategy : {AssignStrategy::kAvg, AssignStrategy::kAvgByCircle, AssignStrategy::kConsistentHash,

@@ -1,6 +1,6 @@
 #pragma once
-// Admin: topic management, consumer-group administration and broker/message queries, as mqadmin
-// uses them.
+// Admin: topic management, consumer-group administration, transaction (half-message)
+// administration and broker/message queries, as mqadmin uses them.
 // Thread-safety: every method may be called from any thread; each call blocks for its response.
 #include <cstdint>
 #include <memory>
@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "tidemq/message.h"
 #include "tidemq/options.h"
+#include "tidemq/txn_types.h"
 
 namespace tidemq {
 
@@ -137,6 +138,51 @@ Status validate_group_settings(const GroupSettings& settings);
 // Checks a reset_offsets target: "earliest", "latest", "now" or a unix time in ms (digits).
 Status validate_reset_target(const std::string& target);
 
+// ---- transactions: half-messages and producer groups (SPEC §6) -------------------------------
+
+// One producer group's unresolved transactions.
+struct HalfGroupStatus {
+  std::string producer_group;
+  uint64_t pending = 0;
+  uint64_t parked = 0;
+  uint64_t oldest_age_ms = 0;   // age of the group's oldest pending or parked half-message; 0 = none
+  uint32_t live_producers = 0;  // connections of the group a check-back could reach now
+};
+
+// The broker's half-messages (mqadmin halfStatus): all groups, or the one asked for.
+struct HalfStatus {
+  uint64_t pending = 0;
+  uint64_t parked = 0;
+  uint64_t oldest_age_ms = 0;  // of the oldest pending or parked half-message; 0 = none
+  std::vector<HalfGroupStatus> groups;
+  // checks_histogram[i] = half-messages (pending or parked) that have had i checks; the last
+  // bucket counts check_max and more. May be empty (no half-messages).
+  std::vector<uint64_t> checks_histogram;
+  uint64_t checks_sent = 0;           // since the broker started
+  uint64_t outcomes_committed = 0;    // since the broker started
+  uint64_t outcomes_rolled_back = 0;  // since the broker started
+};
+
+// One transaction as the broker sees it (mqadmin queryHalfMsg, resumeCheckHalfMsg, endHalfMsg).
+struct HalfInfo {
+  uint64_t txn_id = 0;  // = the half-message's id
+  std::string producer_group;
+  TxnState state = TxnState::kPending;
+  uint32_t check_count = 0;      // check-backs actually sent to a live producer
+  uint64_t age_ms = 0;           // since the broker received the half-message
+  int64_t next_check_in_ms = 0;  // < 0: overdue; meaningful only while kPending
+  std::optional<Message> message;  // the half-message (topic, partition, key, body...); absent once resolved
+  uint64_t offset = 0;             // kCommitted: the offset it got in its topic's partition
+};
+
+// A live connection of a producer group: where a check-back could go (mqadmin producerConnection).
+struct ProducerConnection {
+  std::string client_id;
+  std::string address;       // host:port of the connection, as the broker sees it
+  int64_t connected_ms = 0;  // unix ms
+  uint64_t session_id = 0;
+};
+
 class Admin {
  public:
   static Result<std::unique_ptr<Admin>> create(ClientOptions options);
@@ -175,6 +221,25 @@ class Admin {
   // GroupNotFound, TopicNotFound; when the broker refuses one partition, that partition's error.
   Result<std::vector<PartitionOffset>> reset_offsets(const std::string& group, const std::string& topic,
                                                      const std::string& target);
+
+  // ---- transactions (SPEC §6) ----
+  // Pending and parked half-messages, check and outcome counters, per producer group. An empty
+  // `producer_group` asks for every group; a named one narrows `groups` (and the totals) to it.
+  Result<HalfStatus> half_status(const std::string& producer_group = "");
+  // One transaction: pending or parked (with its half-message), or a remembered outcome
+  // (committed with its offset, or rolled back). Errors: NotFound when the broker has neither.
+  Result<HalfInfo> query_half(uint64_t txn_id);
+  // Unparks a parked transaction: check count back to 0, next check now. Returns the transaction
+  // afterwards. Errors: NotFound; whatever the broker answers for a transaction that is not parked.
+  Result<HalfInfo> resume_half(uint64_t txn_id);
+  // Operator resolution, with the rules of a producer's EndTransaction: the first kCommit or
+  // kRollback recorded wins, so the returned state is the recorded outcome, which is not
+  // `action` when the transaction was already resolved the other way (nothing is written then).
+  // Errors: InvalidArgument for kUnknown (checked before sending: an operator resolves), NotFound.
+  Result<HalfInfo> end_half(uint64_t txn_id, TxnAction action);
+  // The live connections of a producer group, those a check-back could reach; empty when none
+  // is online. Errors: InvalidArgument for an empty group name (checked before sending).
+  Result<std::vector<ProducerConnection>> producer_connection(const std::string& producer_group);
 
   // The message at (topic, partition, offset). NotFound / OffsetOutOfRange otherwise.
   Result<Message> query_by_offset(const std::string& topic, uint32_t partition, uint64_t offset);
