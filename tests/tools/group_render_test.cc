@@ -3,19 +3,15 @@
 
 #include <doctest/doctest.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/text_lines.h"
 
 namespace tidemq::tools {
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using test::lines_of;
 
 ConsumerProgress sample_progress() {
   ConsumerProgress p;

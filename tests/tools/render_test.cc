@@ -2,19 +2,15 @@
 
 #include <doctest/doctest.h>
 
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/support/text_lines.h"
 
 namespace tidemq::tools {
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
+using test::lines_of;
 
 TEST_CASE("json_quote escapes quotes, backslashes and control characters") {
   CHECK(json_quote("plain") == "\"plain\"");

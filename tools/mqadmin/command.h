@@ -17,6 +17,8 @@ class App;
 
 namespace tidemq::tools {
 
+class JsonValue;  // render.h
+
 // Flags that every command sees (given before or after the command name).
 struct GlobalOptions {
   std::string broker = "127.0.0.1:7911";  // -b, or env TIDEMQ_BROKER
@@ -30,6 +32,9 @@ struct CommandEnv {
   std::ostream& out;
 
   ClientOptions client_options() const;
+  // Prints a command's result, `json` as one line with --json, else `text` (which ends in '\n').
+  // Returns ok, so a command can end with `return env.print(...)`.
+  Status print(const JsonValue& json, const std::string& text) const;
 };
 
 // A command's body. Returns ok after printing its result, or the reason it failed (printed by

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "tidemq/admin.h"
+#include "tools/mqadmin/cli_checks.h"
 #include "tools/mqadmin/command.h"
 #include "tools/mqadmin/group_args.h"
 #include "tools/mqadmin/group_render.h"
@@ -12,16 +13,6 @@
 
 namespace tidemq::tools {
 namespace {
-
-// A CLI11 check from a Status-returning one: a bad value is a usage error (exit 2).
-CLI::Validator status_validator(std::function<Status(const std::string&)> check, std::string name) {
-  return CLI::Validator(
-      [check = std::move(check)](std::string& s) -> std::string {
-        Status st = check(s);
-        return st.is_ok() ? std::string() : st.message();
-      },
-      std::move(name));
-}
 
 // ---- updateSubGroup ---------------------------------------------------------------------------
 
@@ -83,12 +74,8 @@ Status run_update_group(const CommandEnv& env, const UpdateArgs& args) {
 Status run_delete_group(const CommandEnv& env, const std::string& group) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
   TIDEMQ_RETURN_IF_ERROR(admin->delete_group(group));
-  if (env.global.json) {
-    env.out << JsonValue::object().set("group", group).set("deleted", true).dump() << '\n';
-  } else {
-    env.out << "deleted group " << printable(group) << '\n';
-  }
-  return Status::ok();
+  return env.print(JsonValue::object().set("group", group).set("deleted", true),
+                   "deleted group " + printable(group) + "\n");
 }
 
 Status run_group_list(const CommandEnv& env) {
@@ -107,23 +94,13 @@ Status run_group_list(const CommandEnv& env) {
 Status run_consumer_progress(const CommandEnv& env, const std::string& group) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
   TIDEMQ_ASSIGN_OR_RETURN(auto progress, admin->consumer_progress(group));
-  if (env.global.json) {
-    env.out << consumer_progress_json(progress).dump() << '\n';
-  } else {
-    env.out << consumer_progress_table(progress);
-  }
-  return Status::ok();
+  return env.print(consumer_progress_json(progress), consumer_progress_table(progress));
 }
 
 Status run_consumer_connection(const CommandEnv& env, const std::string& group) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
   TIDEMQ_ASSIGN_OR_RETURN(auto description, admin->describe_group(group));
-  if (env.global.json) {
-    env.out << consumer_connection_json(description).dump() << '\n';
-  } else {
-    env.out << consumer_connection_text(description);
-  }
-  return Status::ok();
+  return env.print(consumer_connection_json(description), consumer_connection_text(description));
 }
 
 struct ResetArgs {
@@ -135,12 +112,8 @@ struct ResetArgs {
 Status run_reset(const CommandEnv& env, const ResetArgs& args) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
   TIDEMQ_ASSIGN_OR_RETURN(auto offsets, admin->reset_offsets(args.group, args.topic, args.target));
-  if (env.global.json) {
-    env.out << reset_offsets_json(args.group, args.topic, args.target, offsets).dump() << '\n';
-  } else {
-    env.out << reset_offsets_text(args.group, args.topic, args.target, offsets);
-  }
-  return Status::ok();
+  return env.print(reset_offsets_json(args.group, args.topic, args.target, offsets),
+                   reset_offsets_text(args.group, args.topic, args.target, offsets));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "tidemq/log.h"
 #include "tools/mqadmin/command.h"
+#include "tools/mqadmin/render.h"
 
 namespace tidemq::tools {
 
@@ -17,6 +18,15 @@ ClientOptions CommandEnv::client_options() const {
   options.request_timeout = std::chrono::milliseconds(global.timeout_ms);
   options.connect_timeout = std::chrono::milliseconds(std::min(global.timeout_ms, 3000));
   return options;
+}
+
+Status CommandEnv::print(const JsonValue& json, const std::string& text) const {
+  if (global.json) {
+    out << json.dump() << '\n';
+  } else {
+    out << text;
+  }
+  return Status::ok();
 }
 
 CLI::App* CommandSet::add(const std::string& name, const std::string& description, CommandRunner runner) {
