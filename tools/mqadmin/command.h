@@ -59,12 +59,14 @@ void register_topic_commands(CommandSet& set);    // topic_commands.cc
 void register_message_commands(CommandSet& set);  // message_commands.cc
 void register_broker_commands(CommandSet& set);   // broker_commands.cc
 void register_group_commands(CommandSet& set);    // group_commands.cc
+void register_txn_commands(CommandSet& set);      // txn_commands.cc
 
 inline constexpr void (*kCommandGroups[])(CommandSet&) = {
     register_topic_commands,
     register_message_commands,
     register_broker_commands,
     register_group_commands,
+    register_txn_commands,
 };
 
 }  // namespace tidemq::tools
