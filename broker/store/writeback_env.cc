@@ -1,6 +1,7 @@
 #include "broker/store/writeback_env.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -146,7 +147,22 @@ leveldb::Status WritebackEnv::RemoveFile(const std::string& fname) {
     std::lock_guard lock(pace_mu_);
     if (logs_.erase(fname) > 0) pace_.log_removed();
   }
+  shrink_in_steps(fname);
   return target()->RemoveFile(fname);
+}
+
+void WritebackEnv::shrink_in_steps(const std::string& fname) {
+  // A file the target keeps elsewhere (an in-memory Env) has no path to open: nothing to do.
+  int fd = ::open(fname.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t size = st.st_size;
+    constexpr off_t kStep = static_cast<off_t>(kDeleteStepBytes);
+    // Errors only mean the unlink frees more at once, as without this.
+    while (size > kStep && ::ftruncate(fd, size - kStep) == 0) size -= kStep;
+  }
+  ::close(fd);
 }
 
 void WritebackEnv::start_pacing(std::function<int()> level0_files) {

@@ -16,6 +16,13 @@
 //    for that and otherwise unchanged. Pacing starts with start_pacing() (after DB::Open, so the
 //    recovery of an old log is not paced) and ends with stop_pacing() (before the DB is closed, so
 //    its last flush is not paced either).
+//  - Deletion in steps (any file, RemoveFile): a file is cut from its end in kDeleteStepBytes
+//    steps before it is unlinked. On a filesystem mounted with `discard` (this machine's root) the
+//    unlink of a whole 128 MiB log after each memtable flush issues one large synchronous discard,
+//    and a concurrent fsync waited up to ~120 ms behind it; in 4 MiB steps it waited at most
+//    ~20 ms (perf/RESULTS.md). LevelDB removes only files that no live version uses (a table is
+//    evicted from its cache first; a log once its memtable is on disk), so nothing reads a file
+//    while it is being cut.
 // Durability is unchanged: LevelDB still syncs each table before using it. Every other file
 // (MANIFEST, CURRENT, LOG) is the target's, unchanged.
 #include <condition_variable>
@@ -40,8 +47,11 @@ class WritebackEnv : public leveldb::EnvWrapper {
 
   // Table files are wrapped for writeback and pacing, log files for counting their bytes.
   leveldb::Status NewWritableFile(const std::string& fname, leveldb::WritableFile** result) override;
-  // Forgets a removed log file (its memtable is on disk), then removes it.
+  // Forgets a removed log file (its memtable is on disk), then cuts the file down in steps and
+  // removes it.
   leveldb::Status RemoveFile(const std::string& fname) override;
+
+  static constexpr size_t kDeleteStepBytes = 4 << 20;
 
   // Table writes are paced from now on. `level0_files` returns LevelDB's number of level-0 files
   // (-1 if unknown); it may take LevelDB's mutex and is never called with a lock of this Env that
@@ -60,6 +70,9 @@ class WritebackEnv : public leveldb::EnvWrapper {
   int64_t table_step_written(size_t bytes);
 
  private:
+  // Truncates `fname` from its end in kDeleteStepBytes steps (best effort).
+  static void shrink_in_steps(const std::string& fname);
+
   size_t bytes_per_sync_;
   std::mutex probe_mu_;  // held while `level0_files_` runs or a table write waits
   std::condition_variable stop_cv_;

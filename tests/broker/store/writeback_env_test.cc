@@ -1,6 +1,7 @@
 // WritebackEnv: table files written through it (with writeback every few KiB) read back byte for
 // byte, other files pass through, log bytes and live logs are counted, the level-0 probe is asked
-// only while pacing, and a LevelDB opened with it (the Db default) keeps its data across a reopen.
+// only while pacing, removed files (cut down in steps first) are gone, and a LevelDB opened with it
+// (the Db default) keeps its data across a reopen.
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -89,6 +90,20 @@ TEST_CASE("table steps ask the level-0 probe only between start_pacing and stop_
   env.stop_pacing();
   write_through(env, dir.str() + "/000012.ldb", 100'000);
   CHECK(probes == seen);
+}
+
+TEST_CASE("RemoveFile removes large and small files (large ones are cut down in steps first)") {
+  test::TempDir dir;
+  WritebackEnv env(leveldb::Env::Default(), 4096);
+  const std::string big = dir.str() + "/000020.log";
+  const std::string small = dir.str() + "/000021.ldb";
+  write_through(env, big, 3 * WritebackEnv::kDeleteStepBytes + 12345);
+  write_through(env, small, 1000);
+  REQUIRE(env.RemoveFile(big).ok());
+  REQUIRE(env.RemoveFile(small).ok());
+  CHECK_FALSE(env.FileExists(big));
+  CHECK_FALSE(env.FileExists(small));
+  CHECK_FALSE(env.RemoveFile(big).ok());  // the target's error for a missing file
 }
 
 TEST_CASE("a Db with table writeback keeps flushed and compacted data across a reopen") {
