@@ -121,6 +121,8 @@ Status Broker::start() {
   dbo.block_cache_bytes = m.config.block_cache_bytes;
   dbo.compression = m.config.compression;
   dbo.table_writeback_bytes = m.config.table_writeback_bytes;
+  dbo.table_write_pace = m.config.table_write_pace;
+  dbo.table_write_floor_bytes = m.config.table_write_floor_bytes;
   auto db = Db::open(dbo);
   if (!db.is_ok()) return db.status();
   m.db = std::move(db).value();

@@ -63,6 +63,10 @@ Status validate(const BrokerConfig& c) {
   if (c.outcome_retention_ms < 24ll * 3'600'000) {
     return Status::invalid_argument("outcome-retention-ms must be >= 86400000 (24 h, SPEC §6)");
   }
+  if (!(c.table_write_pace >= 0 && c.table_write_pace <= 1000)) {
+    return Status::invalid_argument("table-write-pace must be in [0, 1000]");
+  }
+  if (c.table_write_floor_bytes == 0) return Status::invalid_argument("table-write-floor-bytes must be > 0");
   return Status::ok();
 }
 
@@ -111,6 +115,15 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--table-writeback-bytes", c.table_writeback_bytes,
                  "start writeback of LevelDB table files every N bytes, so produce fsyncs do not wait "
                  "behind a memtable flush (0 = off)")
+      ->capture_default_str();
+  app.add_option("--table-write-pace", c.table_write_pace,
+                 "write LevelDB table files at about this many times the ingest rate, so sync "
+                 "produces do not wait behind them (0 = unpaced; needs --table-writeback-bytes)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--table-write-floor-bytes", c.table_write_floor_bytes,
+                 "paced table writes never go slower than this many bytes/s")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
   app.add_option("--transaction-timeout-ms", c.transaction_timeout_ms,

@@ -47,6 +47,10 @@ struct BrokerConfig {
   size_t block_cache_bytes = 64u << 20;
   bool compression = false;
   size_t table_writeback_bytes = 1u << 20;  // start writeback of table files every N bytes; 0 = off
+  // Table files are written at about table_write_pace × the ingest rate, at least
+  // table_write_floor_bytes per second (broker/store/table_pace.h); 0 = unpaced.
+  double table_write_pace = 2.0;
+  uint64_t table_write_floor_bytes = 16u << 20;
 
   // Transactions (SPEC §6, broker/txn/). Ages use the monotonic clock.
   int64_t transaction_timeout_ms = 6'000;      // first check-back this long after the half arrived

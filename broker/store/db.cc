@@ -1,5 +1,6 @@
 #include "broker/store/db.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
@@ -30,9 +31,13 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   lo.create_if_missing = true;
   lo.paranoid_checks = true;
   lo.env = options.env != nullptr ? options.env : leveldb::Env::Default();
-  std::unique_ptr<leveldb::Env> writeback_env;
+  std::unique_ptr<WritebackEnv> writeback_env;
   if (options.table_writeback_bytes > 0) {
-    writeback_env = std::make_unique<WritebackEnv>(lo.env, options.table_writeback_bytes);
+    TablePaceOptions pace;
+    pace.factor = options.table_write_pace;
+    pace.floor_bytes_per_sec = static_cast<double>(options.table_write_floor_bytes);
+    pace.memtable_bytes = options.write_buffer_bytes;
+    writeback_env = std::make_unique<WritebackEnv>(lo.env, options.table_writeback_bytes, pace);
     lo.env = writeback_env.get();
   }
   lo.write_buffer_size = options.write_buffer_bytes;
@@ -46,14 +51,23 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
     Status st = from_leveldb(s);
     return Status(st.code(), "cannot open LevelDB at '" + options.path + "': " + st.message());
   }
-  logging::get("store")->info("opened LevelDB at {} (flush={}, compression={})", options.path,
-                              options.flush == FlushMode::kSync ? "sync" : "async",
-                              options.compression ? "snappy" : "none");
+  if (writeback_env && options.table_write_pace > 0) {
+    // After the recovery in DB::Open (not paced); stopped again in ~Db before LevelDB closes.
+    writeback_env->start_pacing([raw] {
+      std::string v;
+      return raw->GetProperty("leveldb.num-files-at-level0", &v) ? std::atoi(v.c_str()) : -1;
+    });
+  }
+  logging::get("store")->info("opened LevelDB at {} (flush={}, compression={}, table pace={}x ingest, floor {} MiB/s)",
+                              options.path, options.flush == FlushMode::kSync ? "sync" : "async",
+                              options.compression ? "snappy" : "none",
+                              writeback_env ? options.table_write_pace : 0.0,
+                              options.table_write_floor_bytes >> 20);
   return std::unique_ptr<Db>(
       new Db(options, std::move(writeback_env), std::unique_ptr<leveldb::DB>(raw), std::move(cache)));
 }
 
-Db::Db(DbOptions options, std::unique_ptr<leveldb::Env> writeback_env, std::unique_ptr<leveldb::DB> db,
+Db::Db(DbOptions options, std::unique_ptr<WritebackEnv> writeback_env, std::unique_ptr<leveldb::DB> db,
        std::unique_ptr<leveldb::Cache> cache)
     : options_(std::move(options)),
       writeback_env_(std::move(writeback_env)),
@@ -61,7 +75,10 @@ Db::Db(DbOptions options, std::unique_ptr<leveldb::Env> writeback_env, std::uniq
       db_(std::move(db)) {}
 
 // db_ is declared after cache_, so it is destroyed first: LevelDB must close before its cache.
-Db::~Db() = default;
+// Pacing stops first, so the flush LevelDB may still be finishing runs at full speed.
+Db::~Db() {
+  if (writeback_env_) writeback_env_->stop_pacing();
+}
 
 Status Db::write(leveldb::WriteBatch& batch, bool sync) {
   if (failed_.load(std::memory_order_acquire)) return sticky_error();

@@ -28,7 +28,13 @@ struct DbOptions {
   // Start writeback of LevelDB table files every this many bytes (0 = off): keeps the log's
   // fsync from waiting behind a whole memtable flush (see writeback_env.h).
   size_t table_writeback_bytes = 1 << 20;
+  // Pace table writes at this many times the ingest rate, never below table_write_floor_bytes
+  // per second (0 = no pacing; needs table_writeback_bytes > 0; see table_pace.h).
+  double table_write_pace = 2.0;
+  uint64_t table_write_floor_bytes = 16 << 20;
 };
+
+class WritebackEnv;
 
 class Db {
  public:
@@ -52,10 +58,10 @@ class Db {
   static Status from_leveldb(const leveldb::Status& s);
 
  private:
-  Db(DbOptions options, std::unique_ptr<leveldb::Env> writeback_env, std::unique_ptr<leveldb::DB> db,
+  Db(DbOptions options, std::unique_ptr<WritebackEnv> writeback_env, std::unique_ptr<leveldb::DB> db,
      std::unique_ptr<leveldb::Cache> cache);
   DbOptions options_;
-  std::unique_ptr<leveldb::Env> writeback_env_;  // wraps options_.env; outlives db_
+  std::unique_ptr<WritebackEnv> writeback_env_;  // wraps options_.env; outlives db_
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
   std::atomic<bool> failed_{false};

@@ -122,3 +122,33 @@ TEST_CASE("back-pressure and disk low-water mark flags: defaults, values, file k
   REQUIRE_FALSE(zero_check.is_ok());
   CHECK(zero_check.status().message().find("disk-check-ms") != std::string::npos);
 }
+
+TEST_CASE("table write pace flags: defaults, values, file keys, validation") {
+  auto d = parse({});
+  REQUIRE(d.is_ok());
+  CHECK(d->config.table_write_pace == 2.0);
+  CHECK(d->config.table_write_floor_bytes == 16u << 20);
+
+  auto c = parse({"--table-write-pace", "1.5", "--table-write-floor-bytes", "8388608"});
+  REQUIRE_MESSAGE(c.is_ok(), c.status().to_string());
+  CHECK(c->config.table_write_pace == 1.5);
+  CHECK(c->config.table_write_floor_bytes == 8u << 20);
+  auto off = parse({"--table-write-pace", "0"});  // 0 = unpaced
+  REQUIRE_MESSAGE(off.is_ok(), off.status().to_string());
+  CHECK(off->config.table_write_pace == 0.0);
+
+  test::TempDir dir;
+  auto file = parse({"--config", write_file(dir, "table-write-pace = 3.0\ntable-write-floor-bytes = 1048576\n")});
+  REQUIRE_MESSAGE(file.is_ok(), file.status().to_string());
+  CHECK(file->config.table_write_pace == 3.0);
+  CHECK(file->config.table_write_floor_bytes == 1u << 20);
+
+  for (const char* bad : {"-1", "fast", "1e9"}) {
+    auto r = parse({"--table-write-pace", bad});
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("table-write-pace") != std::string::npos);
+  }
+  auto zero_floor = parse({"--table-write-floor-bytes", "0"});
+  REQUIRE_FALSE(zero_floor.is_ok());
+  CHECK(zero_floor.status().message().find("table-write-floor-bytes") != std::string::npos);
+}
