@@ -59,7 +59,8 @@ class TxnService {
   using EndCallback = std::function<void(Result<Outcome>)>;
 
   // `blocking` runs LevelDB reads (the broker's blocking pool). All references must outlive the
-  // service; the writer and `blocking` must keep running until stop() returned.
+  // service; the writer and `blocking` must keep running until stop() returned, and `blocking`
+  // must not be destroyed before LogStore::stop() (write completions post to it from the writer).
   TxnService(Db& db, LogStore& log, TopicRegistry& topics, const Clock& clock, TxnOptions options,
              CheckSender& sender, asio::any_io_executor blocking);
   ~TxnService();  // stop()

@@ -383,9 +383,9 @@ TEST_CASE("restart: a due time far ahead (wall clock stepped back while down) wa
   f.start();
   f.sender.set_live("pg", {1});
   f.must_send_half(1);
-  f.stop_txn();
+  f.shutdown();
   f.clock.set_wall_ms(f.clock.now_ms() - 24 * 3'600'000);  // the wall clock went back a day
-  f.reopen();
+  f.open();
   REQUIRE(f.open_txn().is_ok());
   f.advance(f.opt.check_interval_ms - 1);
   CHECK(f.sender.take().empty());

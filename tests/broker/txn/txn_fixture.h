@@ -88,7 +88,7 @@ struct TxnFixture : StoreFixture {
   uint32_t topic = 0;
 
   TxnFixture() { opt.check_max = 15; }
-  ~TxnFixture() { stop_txn(); }
+  ~TxnFixture() { shutdown(); }
 
   // Opens the store (creating topic "orders" with 2 partitions the first time) and the service.
   void start() {
@@ -102,15 +102,18 @@ struct TxnFixture : StoreFixture {
     txn = std::make_unique<broker::txn::TxnService>(*db, *log, *topics, clock, opt, sender, pool->get_executor());
     return txn->open();
   }
-  void stop_txn() {
+  // Service, store, then pool: the store's writer posts to the pool, so the pool goes last (the
+  // broker's shutdown order too).
+  void shutdown() {
     txn.reset();  // stop(): waits for what is in flight
+    close();
     if (pool) pool->join();
     pool.reset();
   }
   // A broker restart: service and store closed and opened again on the same data.
   void restart() {
-    stop_txn();
-    reopen();
+    shutdown();
+    open();
     Status st = open_txn();
     REQUIRE_MESSAGE(st.is_ok(), st.to_string());
   }

@@ -372,8 +372,8 @@ TEST_CASE("a corrupted half record is reported as a storage error, never served"
   CHECK(f.end(11, Action::kUnknown)->state == TxnState::kPending);  // still pending, nothing served
 
   // At open the broker refuses to start, naming the transaction.
-  f.stop_txn();
-  f.reopen();
+  f.shutdown();
+  f.open();
   Status st = f.open_txn();
   CHECK(st.code() == StatusCode::kStorageError);
   CHECK(st.message().find("transaction 000000000000000b") != std::string::npos);
