@@ -159,6 +159,12 @@ void stamp(std::string& batch, uint64_t base_offset, uint64_t store_ms) {
   put_u64(batch.data() + 16, store_ms);
 }
 
+void clear_producer(std::string& batch) {
+  TIDEMQ_CHECK(batch.size() >= kHeaderBytes, "clear_producer on an unvalidated batch");
+  put_u64(batch.data() + 24, 0);
+  put_u32(batch.data() + 32, 0);
+}
+
 void append_batch_slice(std::string& out, std::string_view batch, uint32_t first_index, uint32_t count,
                         std::string_view records) {
   TIDEMQ_CHECK(batch.size() >= kHeaderBytes && count > 0, "append_batch_slice on an unchecked batch");

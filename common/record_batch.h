@@ -92,6 +92,10 @@ Result<BatchHeader> validate(std::string_view batch, uint32_t max_message_bytes)
 // Broker side: stamps the offset and store time into a validated batch in place.
 void stamp(std::string& batch, uint64_t base_offset, uint64_t store_ms);
 
+// Broker side: sets producer_id and base_sequence to 0 in a validated batch in place (a committed
+// transactional message is appended without idempotent-sequence checks).
+void clear_producer(std::string& batch);
+
 // Returns a valid batch holding records [first_index, first_index + count) of the validated
 // `batch`: header base_offset + first_index, base_sequence + first_index, record_count = count,
 // batch_len adjusted; magic, store_ms and producer_id kept. The records are copied as bytes

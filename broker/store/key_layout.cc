@@ -11,6 +11,8 @@ constexpr size_t kLogKeyBytes = 1 + 4 + 4 + 8;
 constexpr size_t kPartitionKeyBytes = 1 + 4 + 4;
 constexpr size_t kProducerKeyBytes = 1 + 4 + 4 + 8;
 constexpr size_t kOffsetSuffixBytes = 4 + 4;  // after kOffset | u16 len | group
+constexpr size_t kTxnKeyBytes = 1 + 8;
+constexpr size_t kExpiryKeyBytes = 1 + 8 + 8;
 
 char ks_byte(Keyspace ks) { return static_cast<char>(ks); }
 
@@ -39,6 +41,18 @@ std::string offset_prefix(std::string_view group, size_t reserve) {
   coding::append_u16(k, static_cast<uint16_t>(group.size()));
   k.append(group);
   return k;
+}
+
+std::string txn_key(Keyspace ks, uint64_t txn_id) {
+  std::string k(kTxnKeyBytes, '\0');
+  k[0] = ks_byte(ks);
+  coding::put_u64(k.data() + 1, txn_id);
+  return k;
+}
+
+std::optional<uint64_t> parse_txn_key(Keyspace ks, std::string_view key) {
+  if (key.size() != kTxnKeyBytes || key[0] != ks_byte(ks)) return std::nullopt;
+  return coding::get_u64(key.data() + 1);
 }
 
 }  // namespace
@@ -103,6 +117,18 @@ std::string offset_group_end(std::string_view group) {
 
 std::string group_config(std::string_view group) { return with_name(Keyspace::kGroupConfig, group); }
 
+std::string half(uint64_t txn_id) { return txn_key(Keyspace::kHalf, txn_id); }
+
+std::string txn_outcome(uint64_t txn_id) { return txn_key(Keyspace::kTxnOutcome, txn_id); }
+
+std::string txn_outcome_expiry(uint64_t resolved_unix_ms, uint64_t txn_id) {
+  std::string k(kExpiryKeyBytes, '\0');
+  k[0] = ks_byte(Keyspace::kTxnOutcomeExpiry);
+  coding::put_u64(k.data() + 1, resolved_unix_ms);
+  coding::put_u64(k.data() + 9, txn_id);
+  return k;
+}
+
 std::string keyspace_begin(Keyspace ks) { return std::string(1, ks_byte(ks)); }
 
 std::string keyspace_end(Keyspace ks) {
@@ -139,6 +165,17 @@ std::optional<OffsetKey> parse_offset(std::string_view key) {
 std::optional<std::string_view> parse_group_config(std::string_view key) {
   if (key.size() < 2 || key[0] != ks_byte(Keyspace::kGroupConfig)) return std::nullopt;
   return key.substr(1);
+}
+
+std::optional<uint64_t> parse_half(std::string_view key) { return parse_txn_key(Keyspace::kHalf, key); }
+
+std::optional<uint64_t> parse_txn_outcome(std::string_view key) {
+  return parse_txn_key(Keyspace::kTxnOutcome, key);
+}
+
+std::optional<OutcomeExpiryKey> parse_txn_outcome_expiry(std::string_view key) {
+  if (key.size() != kExpiryKeyBytes || key[0] != ks_byte(Keyspace::kTxnOutcomeExpiry)) return std::nullopt;
+  return OutcomeExpiryKey{coding::get_u64(key.data() + 1), coding::get_u64(key.data() + 9)};
 }
 
 }  // namespace tidemq::broker::keys

@@ -17,6 +17,9 @@ enum class Keyspace : uint8_t {
   kProducerState = 0x05,  // kProducerState | u32 topic_id | u32 partition | u64 producer_id -> sequences
   kOffset = 0x06,         // kOffset | u16 group_len | group | u32 topic_id | u32 partition -> committed offset
   kGroupConfig = 0x07,    // kGroupConfig | group name                   -> GroupConfig
+  kHalf = 0x08,           // kHalf | u64 txn_id                          -> half record (broker/txn/half_record.h)
+  kTxnOutcome = 0x09,     // kTxnOutcome | u64 txn_id                    -> outcome record (same file)
+  kTxnOutcomeExpiry = 0x0A,  // kTxnOutcomeExpiry | u64 resolved_unix_ms | u64 txn_id -> "" (expiry index)
 };
 
 std::string meta(std::string_view name);
@@ -35,6 +38,11 @@ std::string offset(std::string_view group, uint32_t topic_id, uint32_t partition
 std::string offset_group_begin(std::string_view group);
 std::string offset_group_end(std::string_view group);
 std::string group_config(std::string_view group);
+// Transactions (broker/txn/). Expiry keys sort by resolution time, so expiring outcomes is a
+// range scan from the keyspace's start.
+std::string half(uint64_t txn_id);
+std::string txn_outcome(uint64_t txn_id);
+std::string txn_outcome_expiry(uint64_t resolved_unix_ms, uint64_t txn_id);
 std::string keyspace_begin(Keyspace ks);
 std::string keyspace_end(Keyspace ks);
 
@@ -59,5 +67,13 @@ struct OffsetKey {
 std::optional<OffsetKey> parse_offset(std::string_view key);
 // The group name of a kGroupConfig key (non-empty).
 std::optional<std::string_view> parse_group_config(std::string_view key);
+// The txn id of a kHalf / kTxnOutcome key.
+std::optional<uint64_t> parse_half(std::string_view key);
+std::optional<uint64_t> parse_txn_outcome(std::string_view key);
+struct OutcomeExpiryKey {
+  uint64_t resolved_unix_ms;
+  uint64_t txn_id;
+};
+std::optional<OutcomeExpiryKey> parse_txn_outcome_expiry(std::string_view key);
 
 }  // namespace tidemq::broker::keys

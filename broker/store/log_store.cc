@@ -219,24 +219,36 @@ void LogStore::set_drain_listener(DrainListener listener) {
 // ---------------------------------------------------------------------------------------------
 // append and the writer
 
-void LogStore::append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb) {
+void LogStore::append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb,
+                      SideWrites side) {
   Impl& m = *impl_;
   const size_t bytes = batch.size();
-  {
-    std::unique_lock lock(m.queue_mu);
-    if (m.running && !m.stopping) {
-      const size_t now_pending = pending_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-      if (now_pending > pending_bytes_peak_.load(std::memory_order_relaxed)) {
-        pending_bytes_peak_.store(now_pending, std::memory_order_relaxed);  // writers hold queue_mu
-      }
-      bool was_empty = m.queue.empty();
-      m.queue.push_back(Impl::Item{Impl::Append{topic_id, partition, std::move(batch), std::move(cb), bytes}, {}});
-      // The writer only waits when the queue is empty, so only the first push needs to wake it.
-      if (was_empty) m.queue_cv.notify_one();
-      return;
-    }
+  Impl::Append a{topic_id, partition, std::move(batch), std::move(cb), bytes, std::move(side), nullptr};
+  if (m.enqueue(a)) return;
+  a.cb(Status(StatusCode::kShuttingDown, "log store is not running"));
+}
+
+void LogStore::write(leveldb::WriteBatch wb, WriteCallback cb) {
+  Impl& m = *impl_;
+  const size_t bytes = wb.ApproximateSize();
+  Impl::Append a{0, 0, {}, {}, bytes, {}, std::make_unique<Impl::Write>(Impl::Write{std::move(wb), std::move(cb)})};
+  if (m.enqueue(a)) return;
+  a.write->cb(Status(StatusCode::kShuttingDown, "log store is not running"));
+}
+
+bool LogStore::Impl::enqueue(Append& a) {
+  const size_t bytes = a.bytes;
+  std::lock_guard lock(queue_mu);
+  if (!running || stopping) return false;  // `a` is left as it was: the caller answers
+  const size_t now_pending = owner.pending_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  if (now_pending > owner.pending_bytes_peak_.load(std::memory_order_relaxed)) {
+    owner.pending_bytes_peak_.store(now_pending, std::memory_order_relaxed);  // writers hold queue_mu
   }
-  cb(Status(StatusCode::kShuttingDown, "log store is not running"));
+  bool was_empty = queue.empty();
+  queue.push_back(Item{std::move(a), {}});
+  // The writer only waits when the queue is empty, so only the first push needs to wake it.
+  if (was_empty) queue_cv.notify_one();
+  return true;
 }
 
 void LogStore::Impl::writer_loop() {
@@ -289,12 +301,19 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   std::unordered_map<ProducerId, std::optional<ProducerState>, ProducerIdHash> saved_producers;
   leveldb::WriteBatch wb;
   size_t stored = 0;
+  size_t writes = 0;
   size_t pending = 0;
 
   for (size_t i = 0; i < appends.size(); ++i) {
     Append& a = appends[i];
     Outcome& out = outcomes[i];
     pending += a.bytes;
+    if (a.write) {
+      // A write(): its mutations join the round's batch in queue order.
+      wb.Append(a.write->wb);
+      ++writes;
+      continue;
+    }
     auto count = topics.partition_count(a.topic_id);
     if (!count) {
       out.error = Status(StatusCode::kTopicNotFound, "topic id " + std::to_string(a.topic_id) + " does not exist");
@@ -355,6 +374,7 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
     ps->bytes += key.size() + a.batch.size();
     if (pstate != nullptr) pstate->add({h->base_sequence, h->record_count, base, store_ms});
     out.result = AppendResult{base, h->record_count, store_ms, false};
+    if (a.side) a.side(wb, out.result);
     ++stored;
   }
   // The producer-sequence records go into the same WriteBatch as the batches they describe.
@@ -362,7 +382,7 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
     wb.Put(keys::producer_state(pid.topic_id, pid.partition, pid.producer_id), producers[pid].encode());
   }
 
-  Status st = stored > 0 ? db.write(wb) : Status::ok();
+  Status st = stored > 0 || writes > 0 ? db.write(wb) : Status::ok();
   std::shared_ptr<const AppendListener> l;
   std::shared_ptr<const DrainListener> drained;
   {
@@ -400,7 +420,9 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   if (drained) (*drained)();
   for (size_t i = 0; i < appends.size(); ++i) {
     Outcome& out = outcomes[i];
-    if (!out.error.is_ok()) {
+    if (appends[i].write) {
+      appends[i].write->cb(st);
+    } else if (!out.error.is_ok()) {
       appends[i].cb(std::move(out.error));
     } else if (!st.is_ok()) {
       appends[i].cb(st);

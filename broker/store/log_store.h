@@ -33,6 +33,14 @@ class LogStore {
  public:
   // Called on the writer thread; must not block.
   using AppendCallback = std::function<void(Result<AppendResult>)>;
+  // Called on the writer thread when an append is accepted (its offset is known), to add more
+  // mutations to the round's WriteBatch: they are written atomically with the batch (a
+  // transaction commit deletes its half-message and records the outcome this way). Must not
+  // block and must not touch the keys of the log. Not called for a rejected append or an
+  // idempotent duplicate.
+  using SideWrites = std::function<void(leveldb::WriteBatch&, const AppendResult&)>;
+  // Called on the writer thread once a write() is durable or failed; must not block.
+  using WriteCallback = std::function<void(Status)>;
   // Called on the writer thread after new data became visible; must not block.
   using AppendListener = std::function<void(uint32_t topic_id, uint32_t partition, uint64_t end_offset)>;
   // Called on the writer thread after each round's bytes left pending_bytes() (written or failed),
@@ -56,7 +64,20 @@ class LogStore {
   // InvalidPartition, OutOfOrderSequence, DuplicateSequence, StorageError (sticky),
   // ShuttingDown. Before open() or after stop(), `cb` runs at once on the calling thread with
   // ShuttingDown. Cheap and non-blocking: no LevelDB I/O; any thread.
-  void append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb);
+  //
+  // `side` (optional) adds mutations to the same WriteBatch once the append is accepted; if the
+  // round's write fails, `cb` gets the error and none of them happened. A plain append (empty
+  // `side`) costs nothing more than before.
+  void append(uint32_t topic_id, uint32_t partition, std::string batch, AppendCallback cb,
+              SideWrites side = {});
+
+  // Queues a write with no append (a half-message, a rollback, check-state updates). It is
+  // group-committed in the round it lands in, in queue order with appends (a later mutation of
+  // the same key wins), with the same flush mode, and its ApproximateSize() counts in
+  // pending_bytes(). `cb` runs on the writer thread once it is durable, or with the round's
+  // StorageError (then nothing of it was applied). Before open() or after stop(), `cb` runs at
+  // once on the calling thread with ShuttingDown. Non-blocking, any thread.
+  void write(leveldb::WriteBatch wb, WriteCallback cb);
 
   // Bytes queued but not yet written, including the round being written (for back-pressure).
   size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }

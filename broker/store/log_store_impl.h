@@ -57,16 +57,23 @@ struct ProducerIdHash {
 struct LogStore::Impl {
   Impl(LogStore& owner, Db& db, TopicRegistry& topics, const Clock& clock);
 
+  // A write() with no append; rides in the round's queue like an append.
+  struct Write {
+    leveldb::WriteBatch wb;
+    WriteCallback cb;
+  };
   struct Append {
     uint32_t topic_id;
     uint32_t partition;
     std::string batch;
     AppendCallback cb;
     size_t bytes;
+    SideWrites side;               // empty for a plain append
+    std::unique_ptr<Write> write;  // set for a write(): the other fields are unused
   };
   struct Item {
     Append append;
-    std::function<void()> job;  // set for a job, empty for an append
+    std::function<void()> job;  // set for a job, empty for an append or a write
   };
 
   // --- shared state lookups (any thread) ---
@@ -82,6 +89,9 @@ struct LogStore::Impl {
   Status load_worker_counter();
 
   // --- writer (log_store.cc) ---
+  // Queues an append or a write (moved from `a`) and counts its bytes as pending. False, with
+  // `a` untouched, when the store is not running.
+  bool enqueue(Append& a);
   void writer_loop();
   void commit(std::vector<Append>& appends);
   // Runs `fn` on the writer thread between rounds and waits for it. ShuttingDown if not running.

@@ -160,6 +160,20 @@ TEST_CASE("stamp() sets base offset and store time; offsets are implicit") {
   check_same(parsed.msgs, msgs);
 }
 
+TEST_CASE("clear_producer() zeroes producer id and base sequence, nothing else") {
+  auto msgs = sample_msgs();
+  std::string batch = build(msgs, 5, 6);
+  stamp(batch, 1000, 42);
+  clear_producer(batch);
+  auto h = validate(batch, kMax);
+  REQUIRE(h.is_ok());
+  CHECK(h->producer_id == 0);
+  CHECK(h->base_sequence == 0);
+  CHECK(h->base_offset == 1000);
+  CHECK(h->store_ms == 42);
+  check_same(parse(batch).msgs, msgs);
+}
+
 TEST_CASE("properties do not leak from one record into the next") {
   std::vector<Msg> msgs = {{1, 0, 0, "", "", {{"a", "1"}, {"b", "2"}, {"c", "3"}}, "x"},
                            {2, 0, 0, "", "", {}, "y"},

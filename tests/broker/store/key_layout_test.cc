@@ -163,3 +163,25 @@ TEST_CASE("offset and group config parsers reject malformed and foreign keys") {
   CHECK_FALSE(keys::parse_group_config(keys::keyspace_begin(keys::Keyspace::kGroupConfig)));
   CHECK_FALSE(keys::parse_group_config(keys::topic("billing")));
 }
+
+TEST_CASE("transaction keys round-trip, sort numerically and stay in their keyspaces") {
+  for (uint64_t id : {uint64_t{1}, uint64_t{0x1234'5678'9abc'def0}, UINT64_MAX}) {
+    CHECK(keys::parse_half(keys::half(id)) == id);
+    CHECK(keys::parse_txn_outcome(keys::txn_outcome(id)) == id);
+    CHECK_FALSE(keys::parse_half(keys::txn_outcome(id)));
+    CHECK_FALSE(keys::parse_txn_outcome(keys::half(id)));
+    auto e = keys::parse_txn_outcome_expiry(keys::txn_outcome_expiry(77, id));
+    REQUIRE(e);
+    CHECK(e->resolved_unix_ms == 77);
+    CHECK(e->txn_id == id);
+    CHECK(bytewise(keys::half(id), keys::keyspace_end(keys::Keyspace::kHalf)) < 0);
+    CHECK(bytewise(keys::keyspace_begin(keys::Keyspace::kTxnOutcomeExpiry), keys::txn_outcome_expiry(0, id)) <= 0);
+  }
+  CHECK(bytewise(keys::half(255), keys::half(256)) < 0);
+  // Expiry keys sort by resolution time first: a range scan finds the oldest outcomes.
+  CHECK(bytewise(keys::txn_outcome_expiry(1, UINT64_MAX), keys::txn_outcome_expiry(2, 0)) < 0);
+  CHECK(bytewise(keys::txn_outcome_expiry(2, 5), keys::txn_outcome_expiry(2, 6)) < 0);
+  CHECK_FALSE(keys::parse_half(keys::half(1) + "x"));
+  CHECK_FALSE(keys::parse_txn_outcome_expiry(keys::txn_outcome_expiry(1, 2).substr(0, 16)));
+  CHECK_FALSE(keys::parse_txn_outcome_expiry(keys::half(1)));
+}

@@ -1,0 +1,210 @@
+#pragma once
+// The transaction core (SPEC §6): half-messages, EndTransaction, the check-back scheduler,
+// outcomes. No networking: handlers call it, and it reaches producers through CheckSender.
+//
+// Durable state (LevelDB, broker/txn/half_record.h): a half record per pending or parked
+// transaction (kHalf), an outcome record per resolved one (kTxnOutcome) with an expiry index
+// (kTxnOutcomeExpiry). Every write goes through LogStore's writer (append with side writes or
+// write()), so it is group-committed with produces, in the broker's flush mode. A commit is ONE
+// WriteBatch: the append + delete the half + put the outcome + put the expiry key.
+//
+// In memory (HalfIndex): metadata of pending and parked transactions, no bodies; bodies are read
+// from LevelDB on the blocking executor when a commit, a check or a query needs one. Outcomes
+// are not kept in memory: a lookup reads LevelDB on the blocking executor.
+//
+// Threads: every method is thread-safe. Unless it says "blocking", a method only takes a short
+// mutex, queues writes on the LogStore writer and posts reads to `blocking`; it never does
+// LevelDB I/O itself, so network threads may call it. Callbacks run on the LogStore writer
+// thread, a `blocking` thread or (for an immediate answer) the calling thread, never under the
+// service's lock; they must not block. CheckSender is never called under the lock either.
+//
+// Serialisation: at most one persistent operation (store, check update, park, resolve, resume)
+// is in flight per transaction; a send_half/end that finds one waits for it and is then run
+// again (so the first COMMIT or ROLLBACK wins, and a later one answers its outcome).
+#include <asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/store/db.h"
+#include "broker/store/log_store.h"
+#include "broker/store/topic_registry.h"
+#include "broker/txn/check_sender.h"
+#include "broker/txn/half_index.h"
+#include "broker/txn/half_record.h"
+#include "broker/txn/time_mapping.h"
+#include "broker/txn/txn_options.h"
+#include "broker/txn/txn_types.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/thread_annotations.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tidemq::broker::txn {
+
+class TxnService {
+ public:
+  using SendHalfCallback = std::function<void(Result<SendHalfAck>)>;
+  using EndCallback = std::function<void(Result<Outcome>)>;
+
+  // `blocking` runs LevelDB reads (the broker's blocking pool). All references must outlive the
+  // service; the writer and `blocking` must keep running until stop() returned, and `blocking`
+  // must not be destroyed before LogStore::stop() (write completions post to it from the writer).
+  TxnService(Db& db, LogStore& log, TopicRegistry& topics, const Clock& clock, TxnOptions options,
+             CheckSender& sender, asio::any_io_executor blocking);
+  ~TxnService();  // stop()
+
+  // Blocking, once, before serving (after LogStore::open): loads every half record's metadata and
+  // maps its persisted times onto the monotonic clock (broker/txn/time_mapping.h). A half record
+  // that does not decode fails open() with a StorageError naming the transaction (the broker
+  // refuses to start rather than guess). Outcomes stay in LevelDB.
+  Status open();
+
+  // Refuses new calls (ShuttingDown), then waits until every operation in flight has completed
+  // (its callback ran). Blocking; idempotent. Call before LogStore::stop and before the blocking
+  // pool stops (in-flight operations need both).
+  void stop();
+  // Blocking: waits until no operation is in flight (tests; stop() uses it).
+  void drain();
+
+  // Stores a half-message: invisible, in no partition, checked back when unresolved.
+  // `batch` passed record::validate(); it must hold exactly one record, whose id is the txn id.
+  // `immunity_ms` > 0 replaces transaction_timeout for the first check (clamped to 1 h).
+  // Ack once durable. A txn id the broker already has (pending, parked, being stored, or with a
+  // remembered outcome) is acknowledged again with its original store time and nothing is stored.
+  // Errors: InvalidArgument (not one record, id 0, empty group), TopicNotFound,
+  // InvalidPartition, TooManyHalfMessages (message names the limit and its flag; halves being
+  // stored count), StorageError, ShuttingDown.
+  void send_half(std::string producer_group, uint32_t topic_id, uint32_t partition, std::string batch,
+                 uint32_t immunity_ms, SendHalfCallback cb);
+
+  // Ends a transaction. The first COMMIT or ROLLBACK wins and is final: a repeated, concurrent or
+  // late one (from any source) answers the recorded outcome and writes nothing.
+  //   COMMIT: appends the message to its topic (offset assigned then; producer id cleared) and, in
+  //     the same WriteBatch, deletes the half and records the outcome. -> COMMITTED + offset.
+  //   ROLLBACK: one write: delete the half, record the outcome. -> ROLLED_BACK.
+  //   UNKNOWN: changes nothing. -> PENDING or PARKED (or the outcome, if resolved).
+  // NotFound when the broker has neither the half nor a remembered outcome. A failed commit
+  // (TopicNotFound if the topic was deleted meanwhile, StorageError) leaves the half pending.
+  void end(uint64_t txn_id, Action action, Source source, EndCallback cb);
+
+  // A producer's CheckTransaction reply: the check is no longer outstanding (if it came from the
+  // session it was sent to); COMMIT/ROLLBACK then end(..., Source::kCheck).
+  void on_check_reply(uint64_t session_id, uint64_t txn_id, Action action);
+  // The session's outstanding checks are no longer outstanding (their next due time applies).
+  void on_session_closed(uint64_t session_id);
+
+  // One scheduler round: call every check_scan_ms from a timer on a non-network thread (it reads
+  // LevelDB to expire outcomes). Never runs concurrently with itself (a second caller returns).
+  // Due pending halves, oldest due first across groups, while the checks/s budget lasts:
+  //   - a check still outstanding (sent less than check_reply_timeout ago) waits for it;
+  //   - check_count >= check_max or age >= max_half_age (since receipt or the last resume):
+  //     parked (persisted); this needs no producer;
+  //   - no live producer in the group: nothing happens, the check is not counted, it stays due;
+  //   - else the group's next live producer (round-robin by session id) is picked, the new
+  //     check count and next due time (now + interval) are persisted FIRST, then the check is
+  //     sent (blocking pool). If every live producer's send fails, the in-memory count goes
+  //     back and the next round retries (the persisted count stays one ahead; see README).
+  // Also deletes up to expire_batch outcomes older than outcome_retention (one write).
+  void run_checks();
+
+  // Blocking (blocking pool). State, group, check count, age, next check, the batch (pending or
+  // parked) or the offset (committed). NotFound; StorageError for a corrupt record.
+  Result<HalfView> query(uint64_t txn_id);
+  // Blocking (blocking pool). Unparks (or restarts the checks of a pending half): check count 0,
+  // due now, a fresh max-age allowance; persisted before it answers. InvalidArgument if already
+  // resolved, NotFound, Busy if another operation on it is in flight (retry).
+  Result<HalfView> resume(uint64_t txn_id);
+
+  // halfStatus, for one producer group or all (""). In memory only, plus
+  // CheckSender::live_producers per group listed.
+  HalfSummary summary(const std::string& group_or_empty) const;
+
+  // Pending + parked + being stored (the count --max-half-messages limits).
+  size_t half_count() const;
+
+ private:
+  struct Outstanding {
+    uint64_t session;
+    int64_t until_mono;
+  };
+  struct Pick;  // txn_checks.cc
+
+  static Status shutting_down();
+  static Status not_found(uint64_t txn_id);
+
+  // --- in-flight operations (for drain/stop) ---
+  void begin_op();
+  void end_op();
+
+  // --- txn_service.cc (txn_admin.cc: query, resume, summary, view_of) ---
+  // Registers `retry` to run when the transaction's operation in flight completes.
+  void wait_for(uint64_t txn_id, std::function<void()> retry) REQUIRES(mu_);
+  // Takes the waiters of a transaction; run them (unlocked) with run_waiters.
+  std::vector<std::function<void()>> take_waiters(uint64_t txn_id) REQUIRES(mu_);
+  void run_waiters(std::vector<std::function<void()>> waiters);
+  void store_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb);
+  void finish_store(uint64_t txn_id, Result<SendHalfAck> result, bool stored, SendHalfCallback cb);
+  void commit(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
+  void rollback(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
+  void finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCallback cb);
+  // Reads a transaction's records (blocking). nullopt when absent.
+  Result<std::optional<HalfRecord>> read_half(uint64_t txn_id) const;
+  Result<std::optional<OutcomeRecord>> read_outcome(uint64_t txn_id) const;
+  // The outcome, or NotFound (blocking).
+  Result<Outcome> lookup_outcome(uint64_t txn_id) const;
+  HalfView view_of(uint64_t txn_id, const OutcomeRecord& o) const;
+  TimeBase now() const;
+
+  // --- txn_checks.cc ---
+  void persist_check(Pick pick);
+  void send_check(Pick pick, HalfRecord rec);
+  // Ends a check: `sent_to` the session that took it, or nullopt (nothing sent: the in-memory
+  // count goes back). Scheduled again at `due_mono`.
+  void finish_check(uint64_t txn_id, std::optional<uint64_t> sent_to, int64_t due_mono);
+  void persist_park(uint64_t txn_id);
+  void finish_park(uint64_t txn_id, Status st);
+  void expire_outcomes(int64_t now_unix_ms);
+
+  Db& db_;
+  LogStore& store_;
+  TopicRegistry& topics_;
+  const Clock& clock_;
+  const TxnOptions opt_;
+  CheckSender& sender_;
+  asio::any_io_executor blocking_;
+  std::shared_ptr<spdlog::logger> logger_;
+
+  mutable std::mutex mu_;
+  HalfIndex index_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::vector<std::function<void()>>> waiters_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, Outstanding> outstanding_ GUARDED_BY(mu_);  // txn -> check in flight
+  bool stopping_ GUARDED_BY(mu_) = false;
+  // Checks/s cap: a one-second window on the monotonic clock.
+  int64_t window_start_mono_ GUARDED_BY(mu_) = 0;
+  uint32_t window_checks_ GUARDED_BY(mu_) = 0;
+
+  std::mutex round_mu_;  // run_checks never overlaps itself
+  std::atomic<bool> expiry_in_flight_{false};
+
+  std::atomic<uint64_t> checks_sent_{0};
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> rolled_back_{0};
+
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  uint64_t in_flight_ GUARDED_BY(flight_mu_) = 0;
+};
+
+}  // namespace tidemq::broker::txn
