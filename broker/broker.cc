@@ -8,17 +8,20 @@
 #include "broker/delivery/rate_limiter.h"
 #include "broker/dispatch/dispatcher.h"
 #include "broker/dispatch/services.h"
+#include "broker/dispatch/session_check_sender.h"
 #include "broker/executors.h"
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/server.h"
 #include "broker/net/session_registry.h"
 #include "broker/net/write_pressure.h"
+#include "broker/periodic_job.h"
 #include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/group_config_store.h"
 #include "broker/store/log_store.h"
 #include "broker/store/offset_store.h"
 #include "broker/store/topic_registry.h"
+#include "broker/txn/txn_service.h"
 #include "common/logging.h"
 
 namespace tidemq::broker {
@@ -56,10 +59,10 @@ struct Broker::Impl {
   std::unique_ptr<Server> server;
   std::unique_ptr<asio::steady_timer> retention_timer;
   std::unique_ptr<asio::steady_timer> expiry_timer;
-  // The disk check: the timer and `disk_stopping` live on their own strand; the statvfs runs on
-  // the blocking pool and the next wait is armed after it returns (one check at a time).
-  std::unique_ptr<asio::steady_timer> disk_timer;
-  bool disk_stopping = false;
+  std::unique_ptr<PeriodicJob> disk_job;   // statvfs of the data dir
+  std::unique_ptr<SessionCheckSender> check_sender;
+  std::unique_ptr<txn::TxnService> txn;
+  std::unique_ptr<PeriodicJob> check_job;  // the check-back scheduler's rounds
   bool started = false;
   bool stopped = false;
 
@@ -83,18 +86,6 @@ struct Broker::Impl {
       if (ec) return;
       if (size_t n = groups->expire(); n > 0) logging::get("groups")->info("{} member(s) expired", n);
       schedule_expiry();
-    });
-  }
-
-  void schedule_disk_check() {  // on disk_timer's strand
-    if (disk_stopping) return;
-    disk_timer->expires_after(std::chrono::milliseconds(config.disk_check_ms));
-    disk_timer->async_wait([this](const asio::error_code& ec) {
-      if (ec || disk_stopping) return;
-      asio::post(executors->blocking(), [this] {
-        disk->check();
-        asio::post(disk_timer->get_executor(), [this] { schedule_disk_check(); });
-      });
     });
   }
 };
@@ -165,9 +156,13 @@ Status Broker::start() {
   m.groups->set_change_listener([lp = m.long_poll.get()](const std::string& group, uint32_t) {
     lp->notify_group(group);  // waiting group fetches answer now: members learn the new generation
   });
+  m.check_sender = std::make_unique<SessionCheckSender>(m.sessions, *m.topics);
+  m.txn = std::make_unique<txn::TxnService>(*m.db, *m.log, *m.topics, m.clock, txn::txn_options(m.config),
+                                            *m.check_sender, m.executors->blocking());
+  TIDEMQ_RETURN_IF_ERROR(m.txn->open());
   m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, *m.groups,
                                 *m.offsets, *m.group_configs, *m.rate_limiters, m.sessions, m.metrics,
-                                *m.pressure, *m.disk, m.executors->blocking(), m.clock.monotonic_ms(), ""});
+                                *m.pressure, *m.disk, *m.txn, m.executors->blocking(), m.clock.monotonic_ms(), ""});
   m.dispatcher = std::make_unique<Dispatcher>(*m.services);
   SessionLimits limits;
   limits.max_frame_bytes = m.config.max_frame_bytes;
@@ -184,9 +179,15 @@ Status Broker::start() {
   m.expiry_timer = std::make_unique<asio::steady_timer>(m.executors->io());
   m.schedule_expiry();
   if (m.disk->enabled()) {
-    m.disk_timer = std::make_unique<asio::steady_timer>(asio::make_strand(m.executors->io()));
-    asio::post(m.disk_timer->get_executor(), [&m] { m.schedule_disk_check(); });
+    m.disk_job = std::make_unique<PeriodicJob>(m.executors->io(), m.executors->blocking(),
+                                               std::chrono::milliseconds(m.config.disk_check_ms),
+                                               [d = m.disk.get()] { d->check(); });
+    m.disk_job->start();
   }
+  m.check_job = std::make_unique<PeriodicJob>(m.executors->io(), m.executors->blocking(),
+                                              std::chrono::milliseconds(m.config.check_scan_ms),
+                                              [t = m.txn.get()] { t->run_checks(); });
+  m.check_job->start();
   m.executors->start();
   return Status::ok();
 }
@@ -211,13 +212,10 @@ void Broker::stop() {
     }
     if (m.retention_timer) asio::post(m.executors->io(), [t = m.retention_timer.get()] { t->cancel(); });
     if (m.expiry_timer) asio::post(m.executors->io(), [t = m.expiry_timer.get()] { t->cancel(); });
-    if (m.disk_timer) {
-      asio::post(m.disk_timer->get_executor(), [&m] {
-        m.disk_stopping = true;
-        m.disk_timer->cancel();
-      });
-    }
+    if (m.disk_job) m.disk_job->stop();
+    if (m.check_job) m.check_job->stop();
   }
+  if (m.txn) m.txn->stop();  // its operations in flight complete (they need the writer and the pool)
   if (m.log) m.log->stop();  // writes whatever is queued
   // Requests still parked by back-pressure (the grace ran out) answer ShuttingDown; the paused
   // readers wake and see that reading stopped.
@@ -229,11 +227,14 @@ void Broker::stop() {
   m.server.reset();
   m.retention_timer.reset();
   m.expiry_timer.reset();
-  m.disk_timer.reset();
+  m.disk_job.reset();
+  m.check_job.reset();
   m.pressure.reset();  // its strand timer and parked requests (sessions) go before the io_context
   m.executors.reset();
   m.long_poll.reset();
   m.dispatcher.reset();
+  m.txn.reset();
+  m.check_sender.reset();
   m.groups.reset();
   m.rate_limiters.reset();
   m.group_configs.reset();

@@ -15,7 +15,8 @@ namespace {
 using HandlerFn = void (*)(Services&, handlers::Request&);
 constexpr size_t kBodyTypes = static_cast<size_t>(wire::Body::MAX) + 1;
 
-// Requests a client may send. Response types and unknown values have no handler.
+// Requests a client may send (and the one answer to a broker-initiated request). Other response
+// types and unknown values have no handler.
 constexpr std::array<HandlerFn, kBodyTypes> make_table() {
   std::array<HandlerFn, kBodyTypes> t{};
   auto at = [&t](wire::Body b) -> HandlerFn& { return t[static_cast<size_t>(b)]; };
@@ -39,6 +40,14 @@ constexpr std::array<HandlerFn, kBodyTypes> make_table() {
   at(wire::Body::DescribeGroupRequest) = handlers::describe_group;
   at(wire::Body::ConsumerProgressRequest) = handlers::consumer_progress;
   at(wire::Body::ResetOffsetsRequest) = handlers::reset_offsets;
+  at(wire::Body::SendHalfRequest) = handlers::send_half;
+  at(wire::Body::EndTransactionRequest) = handlers::end_transaction;
+  at(wire::Body::CheckTransactionResponse) = handlers::check_reply;  // the answer to a broker request
+  at(wire::Body::HalfStatusRequest) = handlers::half_status;
+  at(wire::Body::QueryHalfRequest) = handlers::query_half;
+  at(wire::Body::ResumeHalfRequest) = handlers::resume_half;
+  at(wire::Body::EndHalfRequest) = handlers::end_half;
+  at(wire::Body::ProducerConnectionRequest) = handlers::producer_connection;
   return t;
 }
 constexpr std::array<HandlerFn, kBodyTypes> kHandlers = make_table();
@@ -85,6 +94,7 @@ void Dispatcher::on_stream_error(const std::shared_ptr<Session>& session, const 
 void Dispatcher::on_close(Session& session) {
   services_.sessions.remove(session.id());
   services_.groups.session_closed(session.id());  // its group members leave: partitions move now
+  services_.txn.on_session_closed(session.id());   // its outstanding check-backs are given up
 }
 
 }  // namespace tidemq::broker

@@ -19,6 +19,7 @@
 #include "broker/store/log_store.h"
 #include "broker/store/offset_store.h"
 #include "broker/store/topic_registry.h"
+#include "broker/txn/txn_service.h"
 #include "common/clock.h"
 
 namespace tidemq::broker {
@@ -38,6 +39,7 @@ struct Services {
   BrokerMetrics& metrics;
   WritePressure& pressure;         // producer back-pressure: admission of produce requests
   const DiskGuard& disk;           // disk low-water mark: refuse writes with DISK_FULL
+  txn::TxnService& txn;            // half-messages, outcomes, check-backs
   asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes
   int64_t started_mono_ms = 0;
   std::string listen;              // the bound address, port resolved

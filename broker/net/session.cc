@@ -188,11 +188,17 @@ void Session::send(flatbuffers::DetachedBuffer payload, bool completes_request) 
   });
 }
 
+void Session::request_done() {
+  asio::post(strand_, [self = shared_from_this()] { self->finish_request(); });
+}
+
+void Session::finish_request() {
+  uint32_t before = inflight_.fetch_sub(1, std::memory_order_relaxed);
+  if (before == limits_.max_inflight) resume_signal_.cancel();  // a reader paused at the cap
+}
+
 void Session::enqueue(flatbuffers::DetachedBuffer payload, bool completes_request) {
-  if (completes_request) {
-    uint32_t before = inflight_.fetch_sub(1, std::memory_order_relaxed);
-    if (before == limits_.max_inflight) resume_signal_.cancel();
-  }
+  if (completes_request) finish_request();
   if (closed_) return;
   OutFrame frame{{}, std::move(payload)};
   framing::encode_header(frame.header.data(), static_cast<uint32_t>(frame.payload.size()));

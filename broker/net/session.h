@@ -65,6 +65,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Queues a finished FlatBuffer (an Envelope) for writing; the session adds the frame header.
   // Thread-safe. Counts one request as answered when `completes_request` is true.
   void send(flatbuffers::DetachedBuffer payload, bool completes_request = true);
+  // Counts one received frame as answered without sending anything (a client's reply to a
+  // broker-initiated request). Thread-safe.
+  void request_done();
   // Writes what is queued, then closes. Thread-safe, idempotent.
   void close(std::string reason);
   // Stops reading new requests (shutdown phase 1). Thread-safe.
@@ -93,6 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
     flatbuffers::DetachedBuffer payload;
   };
   void enqueue(flatbuffers::DetachedBuffer payload, bool completes_request);
+  void finish_request();  // strand: one request fewer in flight
   void do_close(const std::string& reason);
   bool read_paused() const;
   bool paused_by_inflight() const;

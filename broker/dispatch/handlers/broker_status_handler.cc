@@ -20,6 +20,13 @@ void broker_status(Services& s, Request& r) {
   stats.emplace_back("disk_free_bytes", s.disk.free_bytes());
   stats.emplace_back("disk_low", s.disk.disk_low() ? 1 : 0);
   stats.emplace_back("long_poll_waiters", s.long_poll.waiting());
+  const txn::HalfSummary half = s.txn.summary("");
+  stats.emplace_back("half_pending", half.pending);
+  stats.emplace_back("half_parked", half.parked);
+  stats.emplace_back("half_oldest_age_ms", half.oldest_age_ms);
+  stats.emplace_back("txn_checks_sent", half.checks_sent);
+  stats.emplace_back("txn_committed", half.committed);
+  stats.emplace_back("txn_rolled_back", half.rolled_back);
 
   flatbuffers::FlatBufferBuilder fbb(1024);
   std::vector<flatbuffers::Offset<wire::KeyValue>> kvs;

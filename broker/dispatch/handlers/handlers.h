@@ -39,5 +39,14 @@ void list_groups(Services& s, Request& r);
 void describe_group(Services& s, Request& r);
 void consumer_progress(Services& s, Request& r);
 void reset_offsets(Services& s, Request& r);
+// Transactions (txn_handlers.cc, txn_admin_handlers.cc).
+void send_half(Services& s, Request& r);
+void end_transaction(Services& s, Request& r);
+void check_reply(Services& s, Request& r);  // the producer's answer to a check-back
+void half_status(Services& s, Request& r);
+void query_half(Services& s, Request& r);
+void resume_half(Services& s, Request& r);
+void end_half(Services& s, Request& r);
+void producer_connection(Services& s, Request& r);
 
 }  // namespace tidemq::broker::handlers

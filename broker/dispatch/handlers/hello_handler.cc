@@ -33,6 +33,11 @@ void hello(Services& s, Request& r) {
   client.client_id = req->client_id() ? req->client_id()->str() : "";
   client.kind = static_cast<uint8_t>(req->client_kind());
   client.producer_group = req->producer_group() ? req->producer_group()->str() : "";
+  if (req->client_kind() == wire::ClientKind::PRODUCER && !client.producer_group.empty()) {
+    // A transactional producer: check-backs of its group may be sent on this connection.
+    s.sessions.add_producer({r.responder.session().id(), client.producer_group, client.client_id,
+                             r.responder.session().remote(), s.clock.now_ms()});
+  }
   if (req->client_kind() != wire::ClientKind::PRODUCER) {
     reply_hello(s, r.responder, -1);
     return;

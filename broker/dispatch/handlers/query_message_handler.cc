@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "broker/dispatch/handlers/handlers.h"
+#include "broker/dispatch/message_view.h"
 #include "common/record_batch.h"
 #include "common/snowflake.h"
 
@@ -20,24 +21,6 @@ struct Found {
   std::string batch;  // owns the bytes `offset` points into
   uint64_t offset;
 };
-
-flatbuffers::Offset<wire::MessageView> view(flatbuffers::FlatBufferBuilder& fbb, const Found& f) {
-  flatbuffers::Offset<wire::MessageView> out;
-  Status st = record::for_each_record(f.batch, [&](const record::RecordView& r) {
-    if (r.offset != f.offset) return;
-    std::vector<flatbuffers::Offset<wire::KeyValue>> props;
-    for (const auto& [k, v] : r.properties) {
-      props.push_back(wire::CreateKeyValue(fbb, fbb.CreateString(k.data(), k.size()), fbb.CreateString(v.data(), v.size())));
-    }
-    out = wire::CreateMessageView(fbb, fbb.CreateString(f.topic), f.partition, r.offset, r.id,
-                                  fbb.CreateString(r.key.data(), r.key.size()),
-                                  fbb.CreateString(r.tags.data(), r.tags.size()), fbb.CreateVector(props),
-                                  fbb.CreateVector(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size()),
-                                  r.born_ms, r.store_ms, r.reconsume_times);
-  });
-  (void)st;  // stored batches were validated on append
-  return out;
-}
 
 // The stored batch holding `offset`, cut to that one batch.
 Result<Found> by_offset(Services& s, const TopicConfig& t, uint32_t partition, uint64_t offset) {
@@ -121,7 +104,7 @@ void query_message(Services& s, Request& r) {
     }
     flatbuffers::FlatBufferBuilder fbb(1024);
     std::vector<flatbuffers::Offset<wire::MessageView>> views;
-    for (const auto& f : found) views.push_back(view(fbb, f));
+    for (const auto& f : found) views.push_back(message_view(fbb, f.topic, f.partition, f.batch, f.offset));
     auto body = wire::CreateQueryMessageResponse(fbb, fbb.CreateVector(views));
     responder.reply(fbb, wire::Body::QueryMessageResponse, body.Union());
   });

@@ -1,0 +1,42 @@
+#include "broker/dispatch/handlers/txn_wire.h"
+
+#include "broker/dispatch/message_view.h"
+#include "common/record_batch.h"
+
+namespace tidemq::broker::handlers {
+
+wire::TxnState state_to_wire(txn::TxnState state) {
+  switch (state) {
+    case txn::TxnState::kPending: return wire::TxnState::PENDING;
+    case txn::TxnState::kParked: return wire::TxnState::PARKED;
+    case txn::TxnState::kCommitted: return wire::TxnState::COMMITTED;
+    case txn::TxnState::kRolledBack: return wire::TxnState::ROLLED_BACK;
+  }
+  return wire::TxnState::PENDING;
+}
+
+Result<txn::Action> action_from_wire(wire::TxnAction action) {
+  switch (action) {
+    case wire::TxnAction::COMMIT: return txn::Action::kCommit;
+    case wire::TxnAction::ROLLBACK: return txn::Action::kRollback;
+    case wire::TxnAction::UNKNOWN: return txn::Action::kUnknown;
+  }
+  return Status::invalid_argument("unknown transaction action " + std::to_string(static_cast<int>(action)));
+}
+
+flatbuffers::Offset<wire::HalfInfo> half_info_to_wire(flatbuffers::FlatBufferBuilder& fbb, const txn::HalfView& h,
+                                                      const TopicRegistry& topics) {
+  flatbuffers::Offset<wire::MessageView> message;
+  if (!h.batch.empty()) {
+    auto topic = topics.find_by_id(h.topic_id);
+    auto header = record::parse_header(h.batch);
+    if (header.is_ok()) {
+      message = message_view(fbb, topic ? topic->name : std::string(), h.partition, h.batch, header->base_offset);
+    }
+  }
+  auto group = fbb.CreateString(h.producer_group);
+  return wire::CreateHalfInfo(fbb, h.txn_id, group, state_to_wire(h.state), h.check_count, h.age_ms,
+                              h.next_check_in_ms, message, h.offset);
+}
+
+}  // namespace tidemq::broker::handlers
