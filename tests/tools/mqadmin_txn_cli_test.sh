@@ -2,8 +2,7 @@
 # mqadmin's transaction commands (halfStatus, queryHalfMsg, resumeCheckHalfMsg, endHalfMsg,
 # producerConnection). Part 1, argument validation, needs no broker: a usage error exits 2 before
 # anything connects, and a well-formed command gets as far as connecting to a port where nothing
-# listens (exit 1). Part 2 runs them against a real broker; it is off until the broker handles
-# the requests (see the TODO below). Usage: mqadmin_txn_cli_test.sh BIN_DIR (holding mqadmin, mqbroker).
+# listens (exit 1). Part 2 runs them against a real broker. Usage: mqadmin_txn_cli_test.sh BIN_DIR (holding mqadmin, mqbroker).
 set -euo pipefail
 BIN=${1:-${TIDEMQ_BIN_DIR:?usage: $0 BIN_DIR}}
 source "$(dirname "$0")/broker_fixture.sh"
@@ -64,15 +63,6 @@ usage_error "--group is required" producerConnection
 parsed producerConnection -g order-pg --json
 
 # ---- against a broker -------------------------------------------------------------------------
-# TODO(txn handlers): enable (drop this guard) once mqbroker's dispatcher handles
-# HalfStatusRequest, QueryHalfRequest, ResumeHalfRequest, EndHalfRequest and
-# ProducerConnectionRequest (schemas/txn.fbs); the part with a live transaction also needs
-# SendHalfRequest and EndTransactionRequest, driven by TransactionalProducer or `mqperf txn`.
-# TIDEMQ_TXN_E2E=1 runs it before then.
-if [[ ${TIDEMQ_TXN_E2E:-0} != 1 ]]; then
-  echo "PASS (the part against a broker is off until the txn handlers land)"
-  exit 0
-fi
 rm -rf "$WORK"
 start_broker --flush sync
 O=$WORK/out
