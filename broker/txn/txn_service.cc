@@ -1,5 +1,5 @@
-// TxnService: open, send_half, end (commit/rollback), query, resume, summary. The check-back
-// scheduler is in txn_checks.cc.
+// TxnService: open/stop, send_half, end (commit / rollback) and the per-transaction operation and
+// waiter machinery. The scheduler is in txn_checks.cc, the operator side in txn_admin.cc.
 #include "broker/txn/txn_service.h"
 
 #include <asio/post.hpp>

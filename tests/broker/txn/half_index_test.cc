@@ -144,11 +144,13 @@ TEST_CASE("1,000,000 pending transactions fit well under 150 MB of memory") {
                         << estimated / kCount << " B, measured (malloc) " << measured / kCount << " B; total "
                         << (measured >> 20) << " MiB");
     CHECK(sizeof(HalfMeta) <= 64);
-    CHECK(measured < 150u * 1000 * 1000);
     CHECK(estimated < 150u * 1000 * 1000);
-    // The estimate is within 25 % of what malloc reports (it is what the README quotes).
-    CHECK(static_cast<double>(estimated) > 0.75 * static_cast<double>(measured));
-    CHECK(static_cast<double>(estimated) < 1.25 * static_cast<double>(measured));
+    if (measured > 0) {  // 0 under a sanitizer's allocator (no glibc statistics)
+      CHECK(measured < 150u * 1000 * 1000);
+      // The estimate is within 25 % of what malloc reports (it is what the README quotes).
+      CHECK(static_cast<double>(estimated) > 0.75 * static_cast<double>(measured));
+      CHECK(static_cast<double>(estimated) < 1.25 * static_cast<double>(measured));
+    }
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   MESSAGE("1,000,000 inserts + schedules and the teardown took " << ms << " ms");
