@@ -48,8 +48,10 @@ Summary run_txn(const PerfOptions& o) {
         open.push_back(std::move(handle));
       });
     }
-    const Supervision sv = supervise(o, workers, stop, start_us,
-                                     [&producers] { return producers.done() + producers.errors(); });
+    // Progress is any transaction step, not only COMMITs (a run of rollbacks moves too).
+    const Supervision sv = supervise(o, workers, stop, start_us, [&producers, &tally] {
+      return tally.transactions.load() + tally.ends_acknowledged.load() + producers.errors();
+    });
     stopped_by_duration = sv.reason == EarlyStop::kDuration;
     s.interrupted = sv.reason == EarlyStop::kInterrupted;
     s.stalled = sv.reason == EarlyStop::kStalled;

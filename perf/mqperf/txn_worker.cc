@@ -71,6 +71,7 @@ void on_end(Shared& sh, uint64_t txn_id, TxnAction action, int64_t start_us, uin
             const Result<EndTransactionResult>& r) {
   if (r.is_ok()) {
     sh.ledger.end_acknowledged(txn_id, r->state);
+    sh.tally.ends_acknowledged.fetch_add(1, std::memory_order_relaxed);
     sh.st.latency.record(static_cast<uint64_t>(std::max<int64_t>(0, steady_now_us() - start_us)));
     if (action == TxnAction::kCommit && r->state == TxnState::kCommitted) {
       sh.st.done.fetch_add(1, std::memory_order_relaxed);

@@ -28,6 +28,7 @@ struct TxnTally {
   std::atomic<uint64_t> rollbacks{0};
   std::atomic<uint64_t> unknowns{0};
   std::atomic<uint64_t> ends_lost{0};
+  std::atomic<uint64_t> ends_acknowledged{0};  // whatever the outcome: the run's progress
 };
 
 // Starts transactions until the quota or `stop`, waits for the ones in flight, and returns a
