@@ -117,6 +117,7 @@ Connection::~Connection() { close(); }
 
 void Connection::set_session_listener(SessionListener listener) { session_listener_ = std::move(listener); }
 void Connection::set_incoming_handler(IncomingHandler handler) { incoming_handler_ = std::move(handler); }
+void Connection::set_loss_listener(LossListener listener) { loss_listener_ = std::move(listener); }
 
 uint64_t Connection::next_correlation_id() {
   return next_correlation_id_.fetch_add(1, std::memory_order_relaxed);
@@ -187,11 +188,12 @@ Result<Frame> Connection::call(flatbuffers::FlatBufferBuilder& fbb, wire::Body t
   return future.get();
 }
 
-void Connection::send_oneway(OutFrame frame) {
+void Connection::send_oneway(OutFrame frame, uint64_t session) {
   bool kick = false;
   {
     std::lock_guard lock(mu_);
     if (state_ != State::kReady) return;
+    if (session != 0 && (!hello_ || hello_->session != session)) return;
     outbound_.push_back(std::move(frame));
     if (!write_in_progress_) {
       write_in_progress_ = true;
@@ -407,13 +409,13 @@ bool Connection::handle_frame(const std::shared_ptr<Session>& s, std::string byt
   if (handler) {
     Status st = status_from_wire(env->error(), env->error_message());
     if (st.is_ok()) {
-      handler(Frame{std::move(bytes)});
+      handler(Frame{std::move(bytes), s->id});
     } else {
       handler(std::move(st));
     }
   } else if (is_request_body(env->body_type())) {
     if (incoming_handler_) {
-      incoming_handler_(Frame{std::move(bytes)});
+      incoming_handler_(Frame{std::move(bytes), s->id});
     } else {
       log()->warn("dropping a broker request ({}) this client does not handle", wire::EnumNameBody(env->body_type()));
     }
@@ -479,6 +481,7 @@ void Connection::on_loss(const std::shared_ptr<Session>& s, Status why) {
                   ? Status::unavailable(why.message())
                   : why;
   for (auto& [id, p] : failed) p.handler(st);
+  if (was_ready && loss_listener_) loss_listener_(why);
 }
 
 }  // namespace tidemq::client

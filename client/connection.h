@@ -10,7 +10,8 @@
 // - On connection loss every pending request fails with Unavailable; the next request reconnects
 //   (and says Hello again, which may lease a different worker id: see set_session_listener).
 // - A frame whose correlation id is not a pending request of ours and whose body is a request
-//   (the broker asking us something, e.g. a transaction check-back) goes to the incoming handler.
+//   (the broker asking us something, e.g. a transaction check-back) goes to the incoming handler,
+//   stamped with the session it came on, so that the answer can go back on that session only.
 //
 // Threads: every public method may be called from any thread except the I/O thread itself
 // (call() and close() block). Handlers and listeners run on the I/O thread and must not block.
@@ -39,6 +40,7 @@ namespace tidemq::client {
 // A received frame that passed the Verifier; envelope() points into `bytes`.
 struct Frame {
   std::string bytes;
+  uint64_t session = 0;  // the session (HelloInfo::session) it arrived on
   const wire::Envelope& envelope() const { return *wire::GetEnvelope(bytes.data()); }
 };
 
@@ -79,6 +81,7 @@ class Connection {
   using ResponseHandler = std::function<void(Result<Frame>)>;
   using SessionListener = std::function<void(const HelloInfo&)>;
   using IncomingHandler = std::function<void(Frame)>;
+  using LossListener = std::function<void(const Status& why)>;
 
   // Validates options and starts the I/O thread; does not connect yet.
   static Result<std::unique_ptr<Connection>> create(ConnectionOptions options);
@@ -90,6 +93,9 @@ class Connection {
   void set_session_listener(SessionListener listener);
   // Broker-initiated requests. Without a handler they are logged and dropped.
   void set_incoming_handler(IncomingHandler handler);
+  // Runs when a live (Hello-answered) session is lost. Nothing reconnects by itself until the next
+  // request or connect(): a client that must stay reachable (check-backs) reconnects from here.
+  void set_loss_listener(LossListener listener);
 
   // Connects and says Hello if not connected; blocks. Returns the Hello of the live session.
   // Errors: Unavailable (cannot connect / lost), the Hello's own error, ShuttingDown.
@@ -110,8 +116,9 @@ class Connection {
   Result<Frame> call(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<void> body,
                      std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // Queues a frame that expects no response (answers to broker-initiated requests). Dropped if
-  // there is no live session.
-  void send_oneway(OutFrame frame);
+  // there is no live session, or, with `session` != 0, if the live session is not that one (an
+  // answer belongs to the connection its request came on; after a reconnect the broker asks again).
+  void send_oneway(OutFrame frame, uint64_t session = 0);
 
   // Fails pending requests with ShuttingDown, closes the socket, joins the I/O thread. Idempotent.
   void close();
@@ -164,6 +171,7 @@ class Connection {
   std::atomic<uint64_t> next_correlation_id_{1};
   SessionListener session_listener_;
   IncomingHandler incoming_handler_;
+  LossListener loss_listener_;
 };
 
 }  // namespace tidemq::client

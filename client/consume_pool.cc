@@ -18,6 +18,16 @@ void ConsumePool::submit(Task task) {
   cv_.notify_one();
 }
 
+bool ConsumePool::try_submit(Task task, size_t max_queued) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || ready_.size() + delayed_.size() >= max_queued) return false;
+    ready_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
 void ConsumePool::submit_all(std::vector<Task> tasks) {
   if (tasks.empty()) return;
   {

@@ -1,6 +1,7 @@
 #pragma once
-// ConsumePool: the push consumer's listener threads — a fixed pool running tasks in submission
-// order, plus tasks due after a delay (in-place redelivery, a suspended ordered partition).
+// ConsumePool: a fixed pool of threads running tasks in submission order, plus tasks due after a
+// delay. The push consumer's listener threads (delays: in-place redelivery, a suspended ordered
+// partition) and the transactional producer's checker and callback threads use it.
 //
 // Threads: submit() / submit_after() from any thread (tasks may submit more); stop() from any
 // thread but a pool thread.
@@ -31,6 +32,9 @@ class ConsumePool {
 
   // Queues `task`. Dropped after stop().
   void submit(Task task);
+  // Queues `task` unless `max_queued` tasks are already waiting (queued or delayed, not running)
+  // or the pool is stopped; returns whether it was queued.
+  bool try_submit(Task task, size_t max_queued);
   // Queues every task of `tasks` (one lock round).
   void submit_all(std::vector<Task> tasks);
   // Queues `task` to run once `delay` has passed.

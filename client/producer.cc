@@ -18,14 +18,14 @@
 #include <unordered_map>
 
 #include "client/connection.h"
+#include "client/outgoing_message.h"
 #include "client/producer_batch.h"
-#include "client/selectors.h"
-#include "client/topic_metadata.h"
+#include "client/producer_session.h"
+#include "client/topic_routes.h"
 #include "client/wire_status.h"
 #include "common/clock.h"
 #include "common/coding.h"
 #include "common/logging.h"
-#include "common/snowflake.h"
 
 namespace tidemq {
 
@@ -40,7 +40,6 @@ namespace {
 
 constexpr size_t kDefaultMaxBufferedBytes = 64u << 20;
 constexpr size_t kRequestOverheadBytes = 64 * 1024;
-constexpr double kEwmaAlpha = 0.2;
 
 uint64_t random_producer_id() {
   static std::mutex mu;
@@ -64,12 +63,10 @@ struct PartitionState {
   uint32_t next_sequence = 0;
 };
 
-struct TopicState {
-  std::string name;
+// The route (name, partition count, selector and the loads it sees) plus the batching state of
+// each partition.
+struct TopicState : client::TopicRoute {
   std::vector<PartitionState> partitions;
-  std::vector<PartitionLoad> loads;  // what the selector sees; loads[i].partition == i
-  std::unique_ptr<client::PartitionSelector> selector;
-  bool stale = false;  // refresh the partition count before the next send
 };
 
 struct InflightRequest {
@@ -90,9 +87,7 @@ struct Producer::Impl {
   std::condition_variable space_cv_;  // senders blocked on the buffer / in-flight limit
   std::condition_variable timer_cv_;
   std::unordered_map<std::string, std::unique_ptr<TopicState>> topics_ GUARDED_BY(mu_);
-  std::unique_ptr<SnowflakeGenerator> generator_ GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<SnowflakeGenerator>> old_generators_ GUARDED_BY(mu_);
-  uint32_t max_message_bytes_ GUARDED_BY(mu_) = 4u << 20;
+  client::ProducerSession session_;  // leased worker id -> message ids; the broker's limits
   size_t max_request_bytes_ GUARDED_BY(mu_) = (16u << 20) - kRequestOverheadBytes;
   uint32_t inflight_requests_ GUARDED_BY(mu_) = 0;
   size_t buffered_bytes_ GUARDED_BY(mu_) = 0;  // bytes in batches not yet sent
@@ -120,48 +115,19 @@ struct Producer::Impl {
 
   // ---- session (I/O thread) ----
   void on_session(const client::HelloInfo& hello) {
+    (void)session_.on_hello(hello);
     std::lock_guard lock(mu_);
-    max_message_bytes_ = hello.max_message_bytes;
     max_request_bytes_ = hello.max_frame_bytes > 2 * kRequestOverheadBytes ? hello.max_frame_bytes - kRequestOverheadBytes
                                                                            : hello.max_frame_bytes / 2;
-    if (hello.worker_id < 0 || static_cast<uint32_t>(hello.worker_id) > kMaxWorkerId) {
-      log->error("broker leased no valid snowflake worker id ({})", hello.worker_id);
-      return;
-    }
-    if (!generator_ || generator_->worker_id() != static_cast<uint32_t>(hello.worker_id)) {
-      // Another thread may be inside next() of the old one: keep it alive until we close.
-      if (generator_) old_generators_.push_back(std::move(generator_));
-      generator_ = std::make_unique<SnowflakeGenerator>(static_cast<uint32_t>(hello.worker_id), Clock::system());
-    }
   }
 
   // ---- topics ----
   Result<TopicState*> topic_locked(std::unique_lock<std::mutex>& lock, const std::string& name) {
-    auto it = topics_.find(name);
-    if (it != topics_.end() && !it->second->stale) return it->second.get();
-    lock.unlock();
-    auto status = client::request_topic_status(*conn, name);
-    lock.lock();
-    if (!status.is_ok()) {
-      if (it != topics_.end() && status.status().code() != StatusCode::kTopicNotFound) {
-        return topics_.find(name)->second.get();  // keep using what we knew
-      }
-      return status.status();
-    }
-    auto& slot = topics_[name];
-    if (!slot) {
-      slot = std::make_unique<TopicState>();
-      slot->name = name;
-      slot->selector = client::make_selector(opts);
-    }
-    TopicState* t = slot.get();
-    t->stale = false;
-    uint32_t n = status->settings.partitions;
-    while (t->partitions.size() < n) {
+    TIDEMQ_ASSIGN_OR_RETURN(TopicState * t, client::find_route(topics_, lock, *conn, opts, name));
+    while (t->partitions.size() < t->partition_count()) {
       PartitionState ps;
       ps.producer_id = base_producer_id;
       t->partitions.push_back(std::move(ps));
-      t->loads.push_back(PartitionLoad{static_cast<uint32_t>(t->loads.size()), 0, 0.0});
     }
     return t;
   }
@@ -243,27 +209,13 @@ struct Producer::Impl {
   }
 
   void send_async(Message msg, SendCallback cb) {
-    if (msg.key.size() > record::kMaxKeyBytes) {
-      return fail_now(std::move(cb), Status::invalid_argument("key longer than 65535 bytes"));
-    }
-    if (msg.tags.size() > record::kMaxKeyBytes) {
-      return fail_now(std::move(cb), Status::invalid_argument("tags longer than 65535 bytes"));
-    }
-    if (msg.properties.size() > 0xffff) return fail_now(std::move(cb), Status::invalid_argument("too many properties"));
-    for (const auto& [k, v] : msg.properties) {
-      if (k.size() > 0xffff) return fail_now(std::move(cb), Status::invalid_argument("property key longer than 65535 bytes"));
+    if (Status st = client::validate_outgoing(msg, session_.max_message_bytes()); !st.is_ok()) {
+      return fail_now(std::move(cb), std::move(st));
     }
     std::unique_lock lock(mu_);
     if (closed_) {
       lock.unlock();
       return fail_now(std::move(cb), Status(StatusCode::kShuttingDown, "producer closed"));
-    }
-    if (msg.body.size() > max_message_bytes_) {
-      uint32_t cap = max_message_bytes_;
-      lock.unlock();
-      return fail_now(std::move(cb), Status(StatusCode::kMessageTooLarge, "body of " + std::to_string(msg.body.size()) +
-                                                                              " bytes exceeds the broker's max of " +
-                                                                              std::to_string(cap)));
     }
     space_cv_.wait(lock, [&] { return !blocked_locked(); });
     if (closed_) {
@@ -276,36 +228,18 @@ struct Producer::Impl {
       return fail_now(std::move(cb), topic_r.status());
     }
     TopicState* t = *topic_r;
-    uint32_t partition;
-    if (msg.partition >= 0) {
-      if (static_cast<size_t>(msg.partition) >= t->partitions.size()) {
-        t->stale = true;  // maybe it grew: look again next time
-        std::string m = "partition " + std::to_string(msg.partition) + " of topic '" + msg.topic + "' (has " +
-                        std::to_string(t->partitions.size()) + ")";
-        lock.unlock();
-        return fail_now(std::move(cb), Status(StatusCode::kInvalidPartition, std::move(m)));
-      }
-      partition = static_cast<uint32_t>(msg.partition);
-    } else {
-      partition = t->selector->select(msg, t->loads);
-      TIDEMQ_CHECK(partition < t->partitions.size(), "selector returned a partition out of range");
-    }
-    if (!generator_) {
+    auto picked = t->pick(msg);
+    if (!picked.is_ok()) {
       lock.unlock();
-      return fail_now(std::move(cb), Status::unavailable("no snowflake worker id leased by the broker"));
+      return fail_now(std::move(cb), picked.status());
     }
-    auto id = generator_->next();
+    const uint32_t partition = *picked;
+    auto id = session_.next_id();
     if (!id.is_ok()) {
       lock.unlock();
       return fail_now(std::move(cb), id.status());
     }
-    record::RecordInput in;
-    in.id = *id;
-    in.born_ms = static_cast<uint64_t>(Clock::system().now_ms());
-    in.key = msg.key;
-    in.tags = msg.tags;
-    in.properties = &msg.properties;
-    in.body = msg.body;
+    const record::RecordInput in = client::record_input(msg, *id, static_cast<uint64_t>(Clock::system().now_ms()));
     const size_t size = record::BatchBuilder::record_size(in);
 
     PartitionState& ps = t->partitions[partition];
@@ -466,12 +400,10 @@ struct Producer::Impl {
                  : Status::protocol("no ack for partition " + std::to_string(b->partition));
       }
       if (st.is_ok()) {
-        double us = std::chrono::duration<double, std::micro>(now - req.sent_at).count();
-        double& ewma = t.loads[b->partition].ewma_latency_us;
-        ewma = ewma <= 0.0 ? std::max(us, 1.0) : kEwmaAlpha * us + (1 - kEwmaAlpha) * ewma;
+        t.record_ack_latency(b->partition, std::chrono::duration<double, std::micro>(now - req.sent_at).count());
         complete(b, Status::ok(), ack->base_offset(), static_cast<int64_t>(ack->store_ms()));
       } else {
-        if (st.code() == StatusCode::kInvalidPartition || st.code() == StatusCode::kTopicNotFound) t.stale = true;
+        t.note_failure(st);
         on_batch_failed(ps, b, st, now);
       }
       maybe_schedule_resume(ps, now);
@@ -647,18 +579,11 @@ Result<std::unique_ptr<Producer>> Producer::create(ProducerOptions options) {
   if (options.delivery_timeout.count() <= 0) return Status::invalid_argument("delivery_timeout must be > 0");
   if (options.linger.count() < 0) return Status::invalid_argument("linger must be >= 0");
   if (options.max_buffered_bytes == 0) options.max_buffered_bytes = kDefaultMaxBufferedBytes;
-  client::ConnectionOptions co;
-  co.client = options.client;
-  co.kind = wire::ClientKind::PRODUCER;
-  co.producer_group = options.producer_group;
-  TIDEMQ_ASSIGN_OR_RETURN(auto conn, Connection::create(std::move(co)));
+  TIDEMQ_ASSIGN_OR_RETURN(auto conn, Connection::create(client::producer_connection_options(options)));
   auto impl = std::make_unique<Impl>(std::move(options), std::move(conn));
   Impl* raw = impl.get();
   raw->conn->set_session_listener([raw](const client::HelloInfo& h) { raw->on_session(h); });
-  TIDEMQ_ASSIGN_OR_RETURN(auto hello, raw->conn->connect());
-  if (hello.worker_id < 0) {
-    return Status(StatusCode::kProtocolError, "the broker leased no snowflake worker id to this producer");
-  }
+  TIDEMQ_RETURN_IF_ERROR(client::connect_producer(*raw->conn));
   raw->callback_thread_ = std::thread([raw] { raw->callback_loop(); });
   raw->timer_thread_ = std::thread([raw] { raw->timer_loop(); });
   return std::unique_ptr<Producer>(new Producer(std::move(impl)));

@@ -1,5 +1,5 @@
 // mqperf: load generator and benchmark tool (SPEC §9).
-//   mqperf produce|consume|e2e [flags]   (see --help of each)
+//   mqperf produce|consume|e2e|txn [flags]   (see --help of each)
 // Progress once per second on stderr; the summary on stdout (one JSON object with --json).
 // Exit codes: 0 every requested message went through without error; 1 otherwise (the summary is
 // still printed); 2 usage error.
@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "perf/mqperf/modes.h"
 #include "perf/mqperf/options.h"
@@ -47,14 +49,20 @@ int run(int argc, char** argv) {
       {Mode::kConsume,
        "Read a topic: every partition from its start, or as members of --group; latency = fetch round trip"},
       {Mode::kE2e, "Produce at --rate and consume at once; latency = send->receive"},
+      {Mode::kTxn,
+       "Transactions (half-message, local decision, end) with check-backs; latency = SendHalf->EndTransaction ack"},
   };
   for (auto& m : modes) {
     m.cmd = app.add_subcommand(mode_name(m.mode), m.help);
     add_flags(*m.cmd, options, m.mode);
   }
 
+  // RocketMQ's -sr/-su/-cr/-cu, which CLI11 cannot declare, become their long names.
+  std::vector<std::string> args = expand_rocketmq_flags(std::vector<std::string>(argv, argv + argc));
+  std::vector<char*> expanded;
+  for (auto& a : args) expanded.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(expanded.size()), expanded.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -80,6 +88,7 @@ int run(int argc, char** argv) {
     case Mode::kProduce: summary = run_produce(options); break;
     case Mode::kConsume: summary = run_consume(options); break;
     case Mode::kE2e: summary = run_e2e(options); break;
+    case Mode::kTxn: summary = run_txn(options); break;
   }
   if (!summary.first_error.empty()) std::cerr << "mqperf: first error: " << summary.first_error << '\n';
   if (options.json) {

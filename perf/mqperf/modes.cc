@@ -12,46 +12,13 @@
 #include <vector>
 
 #include "perf/mqperf/monitor.h"
+#include "perf/mqperf/run_support.h"
 #include "perf/mqperf/workers.h"
 #include "tidemq/admin.h"
 #include "tidemq/reader.h"
 
 namespace tidemq::perf {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores to it");
-
-constexpr auto kWaitStep = std::chrono::milliseconds(10);
-
-Summary base_summary(const PerfOptions& o) {
-  Summary s;
-  s.mode = mode_name(o.mode);
-  s.requested = o.count;
-  return s;
-}
-
-Summary setup_failed(Summary s, const Status& st) {
-  s.errors = 1;
-  s.first_error = st.to_string();
-  return s;
-}
-
-// Produce and e2e create the topic with --partitions when it is missing (auto-create is off by
-// default on the broker). Returns the topic's end offsets, which e2e readers start from.
-Result<std::vector<PartitionStatus>> ensure_topic(const PerfOptions& o) {
-  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(client_options(o, "mqperf-admin")));
-  auto status = admin->topic_status(o.topic);
-  if (status.is_ok()) return std::move(status->partitions);
-  if (status.status().code() != StatusCode::kTopicNotFound) return status.status();
-  TopicSettings settings;
-  settings.name = o.topic;
-  settings.partitions = o.partitions;
-  TIDEMQ_ASSIGN_OR_RETURN(bool created, admin->update_topic(settings));
-  (void)created;
-  TIDEMQ_ASSIGN_OR_RETURN(auto fresh, admin->topic_status(o.topic));
-  return std::move(fresh.partitions);
-}
 
 // What a run with --group needs from the broker before its consumers start.
 struct GroupSetup {
@@ -107,78 +74,12 @@ std::optional<uint64_t> broker_lag(Admin& admin, const std::string& group, const
 // Waits until `joined` reaches `want`, the request timeout passes, or Ctrl-C.
 void wait_joined(const PerfOptions& o, const std::atomic<uint32_t>& joined, uint32_t want) {
   const int64_t deadline = steady_now_us() + o.request_timeout_ms * 1000;
-  while (joined.load(std::memory_order_acquire) < want && steady_now_us() < deadline && !g_interrupted) {
+  while (joined.load(std::memory_order_acquire) < want && steady_now_us() < deadline && !interrupted()) {
     std::this_thread::sleep_for(kWaitStep);
   }
-}
-
-// Worker threads that count themselves out when they finish.
-class WorkerGroup {
- public:
-  template <typename F>
-  void spawn(F body) {
-    threads_.emplace_back([this, body = std::move(body)]() mutable {
-      body();
-      finished_.fetch_add(1, std::memory_order_release);
-    });
-  }
-  bool all_finished() const { return finished_.load(std::memory_order_acquire) == threads_.size(); }
-  void join() {
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  ~WorkerGroup() { join(); }
-
- private:
-  std::vector<std::thread> threads_;
-  std::atomic<size_t> finished_{0};
-};
-
-double elapsed_s(int64_t since_us) { return static_cast<double>(steady_now_us() - since_us) / 1e6; }
-
-// Why a supervised group of workers was told to stop (kNone: they finished on their own).
-enum class EarlyStop { kNone, kDuration, kInterrupted, kStalled };
-struct Supervision {
-  EarlyStop reason = EarlyStop::kNone;
-  int64_t at_us = 0;  // when it was stopped; for a stall, the last progress
-};
-
-// Waits for `group`, setting `stop` when --duration is up, on Ctrl-C, or when `progress()` has not
-// moved for the request timeout (the broker went away: operations then fail fast and the run
-// would otherwise spin through its quota or duration).
-template <typename Progress>
-Supervision supervise(const PerfOptions& o, WorkerGroup& group, std::atomic<bool>& stop, int64_t start_us,
-                      Progress progress) {
-  Supervision out;
-  uint64_t last = 0;
-  int64_t last_progress_us = start_us;
-  while (!group.all_finished()) {
-    std::this_thread::sleep_for(kWaitStep);
-    const int64_t now = steady_now_us();
-    if (const uint64_t p = progress(); p != last) {
-      last = p;
-      last_progress_us = now;
-    }
-    if (stop) continue;
-    if (o.duration_s > 0 && elapsed_s(start_us) >= o.duration_s) {
-      out = {EarlyStop::kDuration, now};
-    } else if (g_interrupted) {
-      out = {EarlyStop::kInterrupted, now};
-    } else if (now - last_progress_us > o.request_timeout_ms * 1000) {
-      out = {EarlyStop::kStalled, last_progress_us};
-    } else {
-      continue;
-    }
-    stop = true;
-  }
-  group.join();
-  return out;
 }
 
 }  // namespace
-
-void request_interrupt() { g_interrupted.store(true, std::memory_order_relaxed); }
 
 Summary run_produce(const PerfOptions& o) {
   Summary s = base_summary(o);
@@ -391,7 +292,7 @@ Summary run_e2e(const PerfOptions& o) {
         stop_producers = true;
         stopped_by_duration = true;
       }
-      if (g_interrupted) {
+      if (interrupted()) {
         stop_producers = true;
         stop_consumers = true;
         s.interrupted = true;

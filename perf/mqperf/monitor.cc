@@ -85,7 +85,8 @@ void Monitor::tick(uint64_t second) {
 
   if (config_.print_progress) {
     std::string line = progress_line(config_.mode, second, rate, mbps, window.percentile(0.50),
-                                     window.percentile(0.99), errors);
+                                     window.percentile(0.99), errors,
+                                     progress_extra_ ? progress_extra_() : std::string());
     std::fprintf(stderr, "%s\n", line.c_str());
   }
   if (timeline_.is_open()) write_row(second, produced, delivered);

@@ -30,6 +30,9 @@ class Monitor {
           std::function<std::optional<uint64_t>(uint64_t produced, uint64_t delivered)> lag = {});
   ~Monitor();
 
+  // Before start(): `extra()` is appended to every progress line (txn: the check counters).
+  void set_progress_extra(std::function<std::string()> extra) { progress_extra_ = std::move(extra); }
+
   // Opens the timeline file (InvalidArgument if it cannot) and starts the thread. With a
   // timeline, prints timeline_start_line() on stderr: the wall-clock time second 0 starts at.
   Status start();
@@ -47,6 +50,7 @@ class Monitor {
   const StatsSet* producers_;
   const StatsSet* consumers_;
   std::function<std::optional<uint64_t>(uint64_t, uint64_t)> lag_;
+  std::function<std::string()> progress_extra_;
   std::ofstream timeline_;
   std::chrono::steady_clock::time_point start_;  // set by start(), before the thread
   std::thread thread_;

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <utility>
 
 namespace tidemq::perf {
 
@@ -11,9 +13,31 @@ std::string mode_name(Mode mode) {
     case Mode::kProduce: return "produce";
     case Mode::kConsume: return "consume";
     case Mode::kE2e: return "e2e";
+    case Mode::kTxn: return "txn";
   }
   return "unknown";
 }
+
+namespace {
+
+// txn's four rates: flag, field, help (RocketMQ benchmark's -sr, -su, -cr, -cu).
+struct RateFlag {
+  const char* name;
+  double PerfOptions::*field;
+  const char* help;
+};
+constexpr RateFlag kTxnRateFlags[] = {
+    {"--send-rollback-rate", &PerfOptions::send_rollback_rate,
+     "Fraction of local transactions answering ROLLBACK (RocketMQ -sr)"},
+    {"--send-unknown-rate", &PerfOptions::send_unknown_rate,
+     "Fraction of local transactions answering UNKNOWN (RocketMQ -su)"},
+    {"--check-rollback-rate", &PerfOptions::check_rollback_rate,
+     "Fraction of check-backs answering ROLLBACK (RocketMQ -cr)"},
+    {"--check-unknown-rate", &PerfOptions::check_unknown_rate,
+     "Fraction of check-backs answering UNKNOWN (RocketMQ -cu)"},
+};
+
+}  // namespace
 
 void add_flags(CLI::App& cmd, PerfOptions& o, Mode mode) {
   cmd.add_option("-b,--broker", o.broker, "Broker host:port (or $TIDEMQ_BROKER)")->capture_default_str();
@@ -28,14 +52,22 @@ void add_flags(CLI::App& cmd, PerfOptions& o, Mode mode) {
   if (mode == Mode::kConsume || mode == Mode::kE2e) {
     cmd.add_option("--group", o.group, "Consume as members of this consumer group (one member per --consumers)");
   }
-  if (mode == Mode::kProduce || mode == Mode::kE2e) {
+  if (mode == Mode::kTxn) {
+    cmd.add_option("--group", o.group, "Producer group (default mqperf-txn-<pid>)");
+  }
+  const bool produces = mode == Mode::kProduce || mode == Mode::kE2e || mode == Mode::kTxn;
+  if (produces) {
     cmd.add_option("--size", o.size, "Message body bytes")->capture_default_str();
     cmd.add_option("--producers", o.producers, "Producer connections (one thread each)")->capture_default_str();
-    cmd.add_option("--inflight", o.inflight, "Unacknowledged produce requests per connection")
+    cmd.add_option("--inflight", o.inflight,
+                   mode == Mode::kTxn ? "Concurrent transactions per producer"
+                                      : "Unacknowledged produce requests per connection")
         ->capture_default_str();
-    cmd.add_option("--batch", o.batch, "Max batch bytes per partition; 0 or 1 = one message per request")
-        ->capture_default_str();
-    cmd.add_option("--linger-us", o.linger_us, "Batch linger in microseconds")->capture_default_str();
+    if (mode != Mode::kTxn) {
+      cmd.add_option("--batch", o.batch, "Max batch bytes per partition; 0 or 1 = one message per request")
+          ->capture_default_str();
+      cmd.add_option("--linger-us", o.linger_us, "Batch linger in microseconds")->capture_default_str();
+    }
     cmd.add_option("--rate", o.rate, "Messages per second over all producers; 0 = as fast as possible")
         ->capture_default_str();
     cmd.add_option("--partitions", o.partitions, "Create the topic with this many partitions if it is missing")
@@ -44,6 +76,35 @@ void add_flags(CLI::App& cmd, PerfOptions& o, Mode mode) {
   if (mode == Mode::kConsume || mode == Mode::kE2e) {
     cmd.add_option("--consumers", o.consumers, "Reader connections (one thread each)")->capture_default_str();
   }
+  if (mode == Mode::kTxn) {
+    for (const auto& f : kTxnRateFlags) cmd.add_option(f.name, o.*f.field, f.help)->capture_default_str();
+    cmd.add_option("--check-interval-ms", o.check_interval_ms,
+                   "The broker's check interval: two checks of one transaction closer than this are duplicated")
+        ->capture_default_str();
+    cmd.add_option("--check-wait", o.check_wait_s,
+                   "After the last transaction, keep answering checks until none is awaited, at most this many seconds")
+        ->capture_default_str();
+    cmd.add_option("--checker-threads", o.checker_threads, "Checker threads per producer")->capture_default_str();
+  }
+}
+
+std::vector<std::string> expand_rocketmq_flags(std::vector<std::string> args) {
+  static const std::pair<std::string_view, std::string_view> kWords[] = {
+      {"-sr", "--send-rollback-rate"},
+      {"-su", "--send-unknown-rate"},
+      {"-cr", "--check-rollback-rate"},
+      {"-cu", "--check-unknown-rate"},
+  };
+  for (auto& a : args) {
+    for (const auto& [word, long_name] : kWords) {
+      if (a == word) {
+        a = long_name;
+      } else if (a.size() > word.size() && a.compare(0, word.size(), word) == 0 && a[word.size()] == '=') {
+        a = std::string(long_name) + a.substr(word.size());
+      }
+    }
+  }
+  return args;
 }
 
 void finalize_options(PerfOptions& o) {
@@ -78,7 +139,7 @@ Status validate_options(const PerfOptions& o) {
   if (o.count == 0 && !(o.duration_s > 0)) return Status::invalid_argument("give --count or --duration");
   if (o.duration_s < 0 || !std::isfinite(o.duration_s)) return Status::invalid_argument("--duration must be >= 0");
   if (o.request_timeout_ms <= 0) return Status::invalid_argument("--request-timeout-ms must be > 0");
-  const bool produces = o.mode == Mode::kProduce || o.mode == Mode::kE2e;
+  const bool produces = o.mode == Mode::kProduce || o.mode == Mode::kE2e || o.mode == Mode::kTxn;
   const bool consumes = o.mode == Mode::kConsume || o.mode == Mode::kE2e;
   if (produces) {
     if (o.size > kMaxMessageBytes) return Status::invalid_argument("--size must be at most 4 MiB");
@@ -93,6 +154,23 @@ Status validate_options(const PerfOptions& o) {
   }
   if (consumes && (o.consumers == 0 || o.consumers > 1024)) {
     return Status::invalid_argument("--consumers must be 1..1024");
+  }
+  if (o.mode == Mode::kTxn) {
+    for (const auto& f : kTxnRateFlags) {
+      const double v = o.*f.field;
+      if (!std::isfinite(v) || v < 0 || v > 1) return Status::invalid_argument(std::string(f.name) + " must be in 0..1");
+    }
+    if (o.send_rollback_rate + o.send_unknown_rate > 1) {
+      return Status::invalid_argument("--send-rollback-rate + --send-unknown-rate must be at most 1");
+    }
+    if (o.check_rollback_rate + o.check_unknown_rate > 1) {
+      return Status::invalid_argument("--check-rollback-rate + --check-unknown-rate must be at most 1");
+    }
+    if (o.check_interval_ms <= 0) return Status::invalid_argument("--check-interval-ms must be > 0");
+    if (o.check_wait_s < 0 || !std::isfinite(o.check_wait_s)) return Status::invalid_argument("--check-wait must be >= 0");
+    if (o.checker_threads == 0 || o.checker_threads > 256) {
+      return Status::invalid_argument("--checker-threads must be 1..256");
+    }
   }
   return Status::ok();
 }

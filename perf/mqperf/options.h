@@ -13,7 +13,7 @@ class App;
 
 namespace tidemq::perf {
 
-enum class Mode { kProduce, kConsume, kE2e };
+enum class Mode { kProduce, kConsume, kE2e, kTxn };
 
 std::string mode_name(Mode mode);
 
@@ -35,6 +35,19 @@ struct PerfOptions {
   std::string timeline;       // CSV file: second,produced,delivered,lag
   bool json = false;          // summary as one JSON object on stdout
   int64_t request_timeout_ms = 30000;  // a request (and a stalled run) gives up after this
+
+  // txn (RocketMQ benchmark's TransactionProducer flags): fractions 0..1 of transactions whose
+  // local transaction answers ROLLBACK / UNKNOWN (-sr, -su), and of check-backs of UNKNOWN ones
+  // answered ROLLBACK / UNKNOWN (-cr, -cu); the rest COMMIT.
+  double send_rollback_rate = 0;
+  double send_unknown_rate = 0;
+  double check_rollback_rate = 0;
+  double check_unknown_rate = 0;
+  int64_t check_interval_ms = 30000;  // the broker's check interval: two checks of one txn closer than this are duplicated
+  double check_wait_s = 0;            // after the last transaction, answer checks until none is awaited (or this long)
+  uint32_t checker_threads = 1;       // TransactionalProducerOptions::checker_threads per producer
+  // txn: --group is the producer group (default "mqperf-txn-<pid>", so checks of this run's
+  // transactions come back to this process only).
 };
 
 inline constexpr uint64_t kDefaultCount = 1'000'000;
@@ -42,6 +55,10 @@ inline constexpr uint32_t kMaxMessageBytes = 4 * 1024 * 1024;
 
 // Adds the flags of `mode` to `cmd`, bound to `options`.
 void add_flags(CLI::App& cmd, PerfOptions& options, Mode mode);
+
+// RocketMQ's benchmark spells the txn rates -sr, -su, -cr, -cu; CLI11 takes one-letter short
+// options only, so these words (also as "-sr=0.1") become --send-rollback-rate etc. before parsing.
+std::vector<std::string> expand_rocketmq_flags(std::vector<std::string> args);
 
 // Fills defaults that depend on other flags (count when neither --count nor --duration is given).
 void finalize_options(PerfOptions& options);

@@ -58,7 +58,13 @@ std::string summary_json(const Summary& s) {
   out += ",\"p99\":" + std::to_string(s.latency_us.p99);
   out += ",\"p999\":" + std::to_string(s.latency_us.p999);
   out += ",\"max\":" + std::to_string(s.latency_us.max);
-  out += "}}";
+  out += "}";
+  if (s.txn) {
+    out += ",\"checks\":" + std::to_string(s.txn->checks);
+    out += ",\"unexpected_checks\":" + std::to_string(s.txn->unexpected_checks);
+    out += ",\"duplicated_checks\":" + std::to_string(s.txn->duplicated_checks);
+  }
+  out += "}";
   return out;
 }
 
@@ -76,6 +82,14 @@ std::string summary_text(const Summary& s) {
          fixed(mb_per_sec(s), 1) + " MB/s\n";
   out += "latency    p50 " + format_latency_us(s.latency_us.p50) + "  p99 " + format_latency_us(s.latency_us.p99) +
          "  p999 " + format_latency_us(s.latency_us.p999) + "  max " + format_latency_us(s.latency_us.max) + "\n";
+  if (const auto& t = s.txn) {
+    out += "txns       " + format_thousands(t->transactions) + " (commit " + format_thousands(t->commits) +
+           ", rollback " + format_thousands(t->rollbacks) + ", unknown " + format_thousands(t->unknowns) +
+           "; end lost " + format_thousands(t->ends_lost) + ")\n";
+    out += "checks     " + format_thousands(t->checks) + "  unexpected " + format_thousands(t->unexpected_checks) +
+           "  duplicated " + format_thousands(t->duplicated_checks) + "  still awaited " +
+           format_thousands(t->awaiting_checks) + "\n";
+  }
   if (s.stalled) out += "stopped    no progress within the request timeout\n";
   if (s.interrupted) out += "stopped    interrupted\n";
   return out;
@@ -83,16 +97,22 @@ std::string summary_text(const Summary& s) {
 
 int exit_code(const Summary& s) {
   if (s.errors > 0 || s.stalled || s.interrupted) return 1;
+  if (s.txn && (s.txn->unexpected_checks > 0 || s.txn->duplicated_checks > 0)) return 1;
   if (s.requested > 0 && s.messages != s.requested) return 1;
   return 0;
 }
 
 std::string progress_line(const std::string& mode, uint64_t second, double rate, double mbps, uint64_t p50_us,
-                          uint64_t p99_us, uint64_t errors) {
+                          uint64_t p99_us, uint64_t errors, const std::string& extra) {
   return "[mqperf " + mode + "] " + std::to_string(second) + "s  " +
          format_thousands(static_cast<uint64_t>(std::llround(std::max(rate, 0.0)))) + " msg/s  " + fixed(mbps, 1) +
          " MB/s  p50 " + format_latency_us(p50_us) + "  p99 " + format_latency_us(p99_us) + "  errors " +
-         format_thousands(errors);
+         format_thousands(errors) + extra;
+}
+
+std::string checks_progress(uint64_t checks, uint64_t unexpected, uint64_t duplicated) {
+  return "  checks " + format_thousands(checks) + "  unexpected " + format_thousands(unexpected) + "  duplicated " +
+         format_thousands(duplicated);
 }
 
 std::string timeline_header() { return "second,produced,delivered,lag"; }

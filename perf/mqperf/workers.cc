@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "perf/mqperf/load.h"
 #include "tidemq/consumer.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
@@ -47,18 +48,11 @@ void run_producer(const PerfOptions& options, const ProducerPlan& plan, const st
   }
   std::unique_ptr<Producer> producer = std::move(created).value();
 
-  std::string body(options.size, '\0');
-  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
-
-
-  const auto begin = std::chrono::steady_clock::now();
+  const std::string body = make_body(options.size);
+  const RatePacer pacer(plan.rate);
   for (uint64_t i = 0; plan.quota == 0 || i < plan.quota; ++i) {
     if (stop.load(std::memory_order_relaxed)) break;
-    if (plan.rate > 0) {
-      const auto due = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double>(static_cast<double>(i) / plan.rate));
-      if (std::chrono::steady_clock::now() < due) std::this_thread::sleep_until(due);
-    }
+    pacer.wait_turn(i);
     Message msg;
     msg.topic = options.topic;
     msg.body = body;

@@ -1,0 +1,44 @@
+#pragma once
+// The transactional producer's requests (schemas/txn.fbs): SendHalf and EndTransaction and their
+// answers, the broker's CheckTransaction request and our reply, the check-immunity property.
+// Pure functions, unit-tested without a broker; the enum conversions are txn_codec's.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "client/connection.h"
+#include "common/status.h"
+#include "schemas/envelope_generated.h"
+#include "tidemq/transaction.h"
+
+namespace tidemq::client {
+
+// The check immunity of `msg`: kCheckImmunityProperty when present (decimal seconds), else
+// `fallback`; InvalidArgument for a value that is not a number in [0, 3600].
+Result<std::chrono::milliseconds> check_immunity_of(const Message& msg, std::chrono::milliseconds fallback);
+
+// A SendHalfRequest body in `fbb`: `batch` is a record batch of exactly one record (its id is
+// the txn id).
+flatbuffers::Offset<void> build_send_half(flatbuffers::FlatBufferBuilder& fbb, const std::string& topic,
+                                          uint32_t partition, const std::string& batch,
+                                          std::chrono::milliseconds check_immunity);
+flatbuffers::Offset<void> build_end_transaction(flatbuffers::FlatBufferBuilder& fbb, uint64_t txn_id,
+                                                TxnAction action);
+
+// Answers. ProtocolError when the frame holds another body, or answers another transaction.
+Result<HalfSendResult> half_result_from(const Frame& frame, uint64_t txn_id, uint32_t partition);
+Result<EndTransactionResult> end_result_from(const Frame& frame);
+
+// A broker check-back request, decoded.
+struct CheckRequest {
+  uint64_t correlation_id = 0;
+  uint64_t txn_id = 0;
+  uint32_t check_count = 0;
+  Message half;  // kCheckTimesProperty set to check_count (replacing one the message had)
+};
+// ProtocolError when the frame is not a CheckTransactionRequest.
+Result<CheckRequest> check_request_from(const Frame& frame);
+// Our answer: a CheckTransactionResponse envelope with the request's correlation id.
+OutFrame check_answer(uint64_t correlation_id, uint64_t txn_id, TxnAction action);
+
+}  // namespace tidemq::client
