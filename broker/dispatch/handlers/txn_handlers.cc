@@ -7,6 +7,19 @@
 
 namespace tidemq::broker::handlers {
 
+namespace {
+
+// TxnService calls back on the store's writer thread (or a blocking one): the response is built
+// on the session's strand so it never delays the next group commit (as for produce).
+template <typename T, typename Fn>
+std::function<void(Result<T>)> on_strand(const Responder& responder, Fn fn) {
+  return [session = responder.session_ptr(), fn = std::move(fn)](Result<T> r) mutable {
+    asio::post(session->strand(), [fn = std::move(fn), r = std::move(r)]() mutable { fn(std::move(r)); });
+  };
+}
+
+}  // namespace
+
 void send_half(Services& s, Request& r) {
   const auto* req = r.envelope.body_as_SendHalfRequest();
   const std::string& group = r.responder.session().client().producer_group;
@@ -51,7 +64,7 @@ void send_half(Services& s, Request& r) {
     return;
   }
   s.txn.send_half(group, topic->topic_id, req->partition(), std::string(bytes), req->check_immunity_ms(),
-                  [responder = r.responder](Result<txn::SendHalfAck> ack) {
+                  on_strand<txn::SendHalfAck>(r.responder, [responder = r.responder](Result<txn::SendHalfAck> ack) {
                     if (!ack.is_ok()) {
                       responder.fail(ack.status());
                       return;
@@ -59,7 +72,7 @@ void send_half(Services& s, Request& r) {
                     flatbuffers::FlatBufferBuilder fbb(64);
                     auto body = wire::CreateSendHalfResponse(fbb, ack->txn_id, static_cast<uint64_t>(ack->store_ms));
                     responder.reply(fbb, wire::Body::SendHalfResponse, body.Union());
-                  });
+                  }));
 }
 
 void end_transaction(Services& s, Request& r) {
@@ -70,7 +83,7 @@ void end_transaction(Services& s, Request& r) {
     return;
   }
   s.txn.end(req->txn_id(), *action, txn::Source::kProducer,
-            [&s, responder = r.responder](Result<txn::Outcome> out) {
+            on_strand<txn::Outcome>(r.responder, [&s, responder = r.responder](Result<txn::Outcome> out) {
               if (!out.is_ok()) {
                 responder.fail(out.status());
                 return;
@@ -84,7 +97,7 @@ void end_transaction(Services& s, Request& r) {
               auto body = wire::CreateEndTransactionResponse(fbb, state_to_wire(out->state), topic, out->partition,
                                                              out->offset);
               responder.reply(fbb, wire::Body::EndTransactionResponse, body.Union());
-            });
+            }));
 }
 
 void check_reply(Services& s, Request& r) {

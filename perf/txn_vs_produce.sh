@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# perf/txn_vs_produce.sh — issue 4's number: committed transactions per second (`mqperf txn`,
+# half + local commit + EndTransaction) as a share of plain produce throughput, measured in the
+# same sitting, alternating the two workloads, each run on a fresh broker and data directory.
+# Prints per-run and median msgs/s and the ratio of the medians.
+#
+#   perf/txn_vs_produce.sh [--rounds N] [--flush sync|async] [--count N] [BIN_DIR]
+set -euo pipefail
+ROUNDS=3
+FLUSH=sync
+COUNT=200000
+while (($#)); do
+  case "$1" in
+    --rounds) ROUNDS=${2:?}; shift 2 ;;
+    --flush) FLUSH=${2:?}; shift 2 ;;
+    --count) COUNT=${2:?}; shift 2 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) break ;;
+  esac
+done
+BIN=${1:-$(dirname "$0")/../build/bin}
+source "$(dirname "$0")/lib.sh"
+
+PRODUCE=(produce --topic plain --partitions 4 --size 1024 --count "$COUNT" --producers 4)
+TXN=(txn --topic txn --partitions 4 --size 1024 --count "$COUNT" --producers 4 --inflight 64)
+
+run_one() {  # run_one <mqperf args...> -> msgs/s
+  local work port out
+  work=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-txnperf.XXXXXX")
+  port=$(free_port)
+  start_broker "$BIN" "$work/data" "127.0.0.1:$port" "$work/broker.log" --flush "$FLUSH" || return 1
+  out=$("$BIN/mqperf" "$@" -b "127.0.0.1:$port" --json 2>"$work/mqperf.log" || true)
+  stop_broker
+  rm -rf "$work"
+  echo "$out" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["msgs_per_sec"]))' 2>/dev/null || echo 0
+}
+
+declare -a P T
+for i in $(seq "$ROUNDS"); do
+  if ((i % 2)); then order="P T"; else order="T P"; fi
+  for w in $order; do
+    if [[ $w == P ]]; then r=$(run_one "${PRODUCE[@]}"); P+=("$r"); echo "round $i produce: $r msg/s" >&2
+    else r=$(run_one "${TXN[@]}"); T+=("$r"); echo "round $i txn: $r txn/s" >&2; fi
+  done
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
+mp=$(median "${P[@]}"); mt=$(median "${T[@]}")
+echo "produce ($FLUSH): median $mp msg/s (runs: ${P[*]}): mqperf ${PRODUCE[*]}"
+echo "txn     ($FLUSH): median $mt txn/s (runs: ${T[*]}): mqperf ${TXN[*]}"
+python3 -c "print(f'txn / produce = {$mt / max($mp, 1):.1%} (target >= 30 %)')"
