@@ -18,14 +18,7 @@ class GroupWire {
   // Sends `body` and returns the response frame with the same correlation id.
   template <typename T>
   std::string call(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<T> body) {
-    uint64_t id = ++next_id_;
-    fbb.Finish(wire::CreateEnvelope(fbb, id, type, body.Union()));
-    client_.send_frame(fbb);
-    for (;;) {
-      auto frame = client_.read_frame();
-      REQUIRE_MESSAGE(frame.has_value(), "connection closed while waiting for a response");
-      if (envelope_of(*frame).correlation_id() == id) return *frame;
-    }
+    return request(client_, ++next_id_, fbb, type, body);
   }
 
   struct Joined {

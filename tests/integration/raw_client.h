@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <asio.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,21 @@ inline void hello(RawClient& c) {
   auto f = c.read_frame();
   REQUIRE(f);
   CHECK(envelope_of(*f).body_type() == wire::Body::HelloResponse);
+}
+
+// Sends `body` (built in `fbb`) with correlation id `id` and returns the response frame with that
+// id. Frames with other ids (broker-initiated requests, stray answers) go to `other` if given.
+template <typename T>
+std::string request(RawClient& c, uint64_t id, flatbuffers::FlatBufferBuilder& fbb, wire::Body type,
+                    flatbuffers::Offset<T> body, const std::function<void(std::string)>& other = {}) {
+  fbb.Finish(wire::CreateEnvelope(fbb, id, type, body.Union()));
+  c.send_frame(fbb);
+  for (;;) {
+    auto frame = c.read_frame();
+    REQUIRE_MESSAGE(frame.has_value(), "connection closed while waiting for a response");
+    if (envelope_of(*frame).correlation_id() == id) return *frame;
+    if (other) other(std::move(*frame));
+  }
 }
 
 // One record batch of `records` bodies of `body_bytes` (producer id 0: not idempotent).

@@ -30,6 +30,15 @@ ClientOptions options_for(const test::BrokerProcess& b) {
   return o;
 }
 
+// Starts the broker and creates the one-partition topic "orders"; returns the port.
+uint16_t start_with_topic(test::BrokerProcess& broker) {
+  REQUIRE_MESSAGE(broker.start(), broker.error());
+  auto admin = Admin::create(options_for(broker));
+  REQUIRE(admin.is_ok());
+  REQUIRE((*admin)->update_topic({"orders", 1, -1, -1}).is_ok());
+  return broker.port();
+}
+
 std::set<uint64_t> delivered_ids(const test::BrokerProcess& b, const std::string& topic, size_t* total) {
   auto all = test::read_all(options_for(b), topic);
   *total = all.size();
@@ -46,13 +55,7 @@ TEST_CASE("kill -9 after acknowledged half-sends and after acknowledged ends: ou
   // Checks far away while we look; they come into play at the end.
   test::BrokerProcess broker(dir.str(), {"--flush", "sync", "--transaction-timeout-ms", "600000",
                                          "--check-scan-ms", "20"});
-  REQUIRE_MESSAGE(broker.start(), broker.error());
-  const uint16_t port = broker.port();
-  {
-    auto admin = Admin::create(options_for(broker));
-    REQUIRE(admin.is_ok());
-    REQUIRE((*admin)->update_topic({"orders", 1, -1, -1}).is_ok());
-  }
+  const uint16_t port = start_with_topic(broker);
   {
     TxnWire p(port, "order-pg");
     for (uint64_t id = 1; id <= kTxns; ++id) {
@@ -92,13 +95,7 @@ TEST_CASE("kill -9 with halves pending and no producer: after the restart a new 
   test::TempDir dir;
   test::BrokerProcess broker(dir.str(), {"--flush", "sync", "--transaction-timeout-ms", "300",
                                          "--check-interval-ms", "300", "--check-scan-ms", "20"});
-  REQUIRE_MESSAGE(broker.start(), broker.error());
-  const uint16_t port = broker.port();
-  {
-    auto admin = Admin::create(options_for(broker));
-    REQUIRE(admin.is_ok());
-    REQUIRE((*admin)->update_topic({"orders", 1, -1, -1}).is_ok());
-  }
+  const uint16_t port = start_with_topic(broker);
   {
     TxnWire p(port, "order-pg");
     for (uint64_t id = 1; id <= 10; ++id) REQUIRE(p.send_half("orders", id).error == W::NONE);

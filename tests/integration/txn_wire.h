@@ -28,19 +28,9 @@ class TxnWire {
   // Sends `body` and returns the response frame with the same correlation id.
   template <typename T>
   std::string call(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<T> body) {
-    uint64_t id = ++next_id_;
-    fbb.Finish(wire::CreateEnvelope(fbb, id, type, body.Union()));
-    client_.send_frame(fbb);
-    for (;;) {
-      auto frame = client_.read_frame();
-      REQUIRE_MESSAGE(frame.has_value(), "connection closed while waiting for a response");
-      const auto& env = envelope_of(*frame);
-      if (env.body_type() == wire::Body::CheckTransactionRequest) {
-        checks_.push_back(*frame);
-        continue;
-      }
-      if (env.correlation_id() == id) return *frame;
-    }
+    return request(client_, ++next_id_, fbb, type, body, [this](std::string frame) {
+      if (envelope_of(frame).body_type() == wire::Body::CheckTransactionRequest) checks_.push_back(std::move(frame));
+    });
   }
 
   struct Reply {
