@@ -25,4 +25,12 @@ flatbuffers::Offset<wire::MessageView> message_view(flatbuffers::FlatBufferBuild
   return out;
 }
 
+flatbuffers::Offset<wire::MessageView> half_message_view(flatbuffers::FlatBufferBuilder& fbb, const TopicRegistry& topics,
+                                                         uint32_t topic_id, uint32_t partition, std::string_view batch) {
+  auto header = record::parse_header(batch);
+  if (!header.is_ok()) return {};
+  auto topic = topics.find_by_id(topic_id);
+  return message_view(fbb, topic ? topic->name : std::string(), partition, batch, header->base_offset);
+}
+
 }  // namespace tidemq::broker

@@ -3,7 +3,6 @@
 #include "broker/dispatch/message_view.h"
 #include "broker/dispatch/responder.h"
 #include "broker/net/session.h"
-#include "common/record_batch.h"
 #include "schemas/envelope_generated.h"
 
 namespace tidemq::broker {
@@ -17,11 +16,9 @@ std::vector<uint64_t> SessionCheckSender::live_producers(const std::string& grou
 bool SessionCheckSender::send(uint64_t session_id, const txn::CheckRequest& req) {
   auto session = sessions_.find(session_id);
   if (!session || session->closed()) return false;
-  auto topic = topics_.find_by_id(req.topic_id);
-  auto header = record::parse_header(req.batch);
-  if (!header.is_ok()) return false;
   flatbuffers::FlatBufferBuilder fbb(256 + req.batch.size());
-  auto message = message_view(fbb, topic ? topic->name : std::string(), req.partition, req.batch, header->base_offset);
+  auto message = half_message_view(fbb, topics_, req.topic_id, req.partition, req.batch);
+  if (message.IsNull()) return false;
   auto body = wire::CreateCheckTransactionRequest(fbb, req.txn_id, fbb.CreateString(req.producer_group), message,
                                                   req.check_count);
   const uint64_t id = kBrokerRequestIdBit | next_id_.fetch_add(1, std::memory_order_relaxed);

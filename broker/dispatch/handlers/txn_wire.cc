@@ -1,7 +1,6 @@
 #include "broker/dispatch/handlers/txn_wire.h"
 
 #include "broker/dispatch/message_view.h"
-#include "common/record_batch.h"
 
 namespace tidemq::broker::handlers {
 
@@ -27,13 +26,7 @@ Result<txn::Action> action_from_wire(wire::TxnAction action) {
 flatbuffers::Offset<wire::HalfInfo> half_info_to_wire(flatbuffers::FlatBufferBuilder& fbb, const txn::HalfView& h,
                                                       const TopicRegistry& topics) {
   flatbuffers::Offset<wire::MessageView> message;
-  if (!h.batch.empty()) {
-    auto topic = topics.find_by_id(h.topic_id);
-    auto header = record::parse_header(h.batch);
-    if (header.is_ok()) {
-      message = message_view(fbb, topic ? topic->name : std::string(), h.partition, h.batch, header->base_offset);
-    }
-  }
+  if (!h.batch.empty()) message = half_message_view(fbb, topics, h.topic_id, h.partition, h.batch);
   auto group = fbb.CreateString(h.producer_group);
   return wire::CreateHalfInfo(fbb, h.txn_id, group, state_to_wire(h.state), h.check_count, h.age_ms,
                               h.next_check_in_ms, message, h.offset);
