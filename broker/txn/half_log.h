@@ -92,6 +92,10 @@ class HalfLog {
 
   // Starts a new head segment at the next append (an old head with nothing live is deleted).
   void roll();
+  // Deletes (on the log thread) every non-head segment with nothing live. Call it after open()
+  // and the retain() calls for the records the owner keeps: open() leaves every count at 0, so
+  // segments none of whose records were retained are only deleted here.
+  void collect();
 
   std::vector<HalfSegmentInfo> segments() const;  // oldest first
   uint64_t bytes() const;                          // all segments
