@@ -23,6 +23,8 @@
 #include <thread>
 #include <utility>
 
+#include <leveldb/env.h>
+
 #include "common/check.h"
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -65,20 +67,6 @@ uint32_t parse_segment_name(std::string_view name) {
 // strerror() is not thread-safe; the generic category's message is the same text.
 Status io_error(std::string_view what, const std::string& path, int err) {
   return Status::storage(fmt::format("{} {}: {}", what, path, std::generic_category().message(err)));
-}
-
-Status write_all(int fd, const std::string& path, const char* p, size_t n, uint64_t off) {
-  while (n > 0) {
-    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return io_error("writing", path, errno);
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += static_cast<uint64_t>(w);
-  }
-  return Status::ok();
 }
 
 Status read_all(int fd, const std::string& path, char* p, size_t n, uint64_t off) {
@@ -129,7 +117,9 @@ struct SegmentFile {
 }  // namespace
 
 struct HalfLog::Impl {
-  Impl(HalfLogOptions o, const Clock& c) : opts(std::move(o)), clock(c), log(logging::get("txn")) {}
+  Impl(HalfLogOptions o, const Clock& c)
+      : opts(std::move(o)), env(opts.env != nullptr ? opts.env : leveldb::Env::Default()), clock(c),
+        log(logging::get("txn")) {}
 
   struct Segment {
     std::shared_ptr<SegmentFile> file;  // null once stopped
@@ -159,6 +149,7 @@ struct HalfLog::Impl {
   std::string path_of(uint32_t id) const { return (fs::path(opts.dir) / segment_name(id)).string(); }
 
   const HalfLogOptions opts;
+  leveldb::Env* const env;
   const Clock& clock;
   const std::shared_ptr<spdlog::logger> log;
 
@@ -176,7 +167,8 @@ struct HalfLog::Impl {
   std::thread thread;
 
   // Log thread only (and open(), before the thread starts).
-  std::shared_ptr<SegmentFile> head_file;  // the file of `head`
+  std::shared_ptr<SegmentFile> head_file;  // the file of `head` (reads, its path)
+  std::unique_ptr<leveldb::WritableFile> head_writer;  // appends to it, through opts.env
   uint64_t head_end = 0;                   // where the head's next record goes
   uint64_t next_id = 1;
   Status error;  // sticky: the first failed write, sync or file creation
@@ -208,9 +200,20 @@ Result<uint64_t> HalfLog::Impl::scan(const SegmentFile& f, uint32_t id, bool is_
     return buf.data() + (off - buf_off);
   };
 
+  // Only zero bytes from `from` to the end (a file extended by a crash before its data landed).
+  auto zeros_to_end = [&](uint64_t from) -> Result<bool> {
+    for (uint64_t at = from; at < size; at += kScanChunk) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunk, size - at));
+      TIDEMQ_ASSIGN_OR_RETURN(const char* p, fetch(at, n));
+      if (std::any_of(p, p + n, [](char c) { return c != 0; })) return false;
+    }
+    return true;
+  };
+
   uint64_t off = 0;
   while (off < size) {
     std::string damage;
+    bool torn = true;  // damage a crash during an unacknowledged write can leave
     if (size - off < kHeaderBytes) {
       damage = "header cut short";
     } else {
@@ -219,14 +222,17 @@ Result<uint64_t> HalfLog::Impl::scan(const SegmentFile& f, uint32_t id, bool is_
       const uint32_t crc = get_le32(h + 4);
       if (len == 0) {
         damage = "zero length";
+        TIDEMQ_ASSIGN_OR_RETURN(torn, zeros_to_end(off));
       } else if (len > opts.max_record_bytes) {
         damage = fmt::format("length {} above max_record_bytes {}", len, opts.max_record_bytes);
+        torn = false;
       } else if (size - off - kHeaderBytes < len) {
         damage = "payload cut short";
       } else {
         TIDEMQ_ASSIGN_OR_RETURN(const char* p, fetch(off + kHeaderBytes, len));
         if (crc32c::value(p, len) != crc) {
           damage = "checksum mismatch";
+          torn = off + kHeaderBytes + len == size;  // the last record; else acknowledged ones follow
         } else if (off > UINT32_MAX) {
           return Status::storage(fmt::format("{}: a record at offset {}, beyond what a position names",
                                              f.path, off));
@@ -238,7 +244,7 @@ Result<uint64_t> HalfLog::Impl::scan(const SegmentFile& f, uint32_t id, bool is_
         }
       }
     }
-    if (!is_head) {
+    if (!is_head || !torn) {
       return Status::storage(fmt::format("{}: damaged record at offset {} ({})", f.path, off, damage));
     }
     // The head's tail: a write cut short by a crash, never acknowledged.
@@ -293,6 +299,10 @@ Status HalfLog::open(const Visitor& visit) {
 
   if (!ids.empty()) {
     const Impl::Segment& h = found.at(ids.back());
+    leveldb::WritableFile* w = nullptr;
+    leveldb::Status s = m.env->NewAppendableFile(h.file->path, &w);
+    if (!s.ok()) return Status::storage(fmt::format("opening {} for appends: {}", h.file->path, s.ToString()));
+    m.head_writer.reset(w);
     m.head_file = h.file;
     m.head_end = h.bytes;
     m.next_id = uint64_t{ids.back()} + 1;
@@ -324,6 +334,7 @@ void HalfLog::stop() {
   }
   if (!m.thread.joinable()) return;
   m.thread.join();
+  m.head_writer.reset();
   m.head_file.reset();
   std::lock_guard lock(m.mu);
   for (auto& [id, seg] : m.segs) seg.file.reset();  // a read in progress keeps its own reference
@@ -390,12 +401,17 @@ Status HalfLog::Impl::create_head() {
   if (next_id > UINT32_MAX) return Status::storage("half log: segment ids exhausted");
   const auto id = static_cast<uint32_t>(next_id);
   const std::string path = path_of(id);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("creating", path, errno);
+  leveldb::WritableFile* w = nullptr;
+  leveldb::Status s = env->NewWritableFile(path, &w);
+  if (!s.ok()) return Status::storage(fmt::format("creating {}: {}", path, s.ToString()));
+  std::unique_ptr<leveldb::WritableFile> writer(w);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("opening", path, errno);
   auto file = std::make_shared<SegmentFile>(fd, path);
   // The file's existence is durable before any record in it is acknowledged.
   TIDEMQ_RETURN_IF_ERROR(sync_dir(opts.dir));
   ++next_id;
+  head_writer = std::move(writer);
   head_file = file;
   head_end = 0;
   std::lock_guard lock(mu);
@@ -409,7 +425,6 @@ void HalfLog::Impl::commit(std::vector<Append>& appends) {
   std::vector<HalfPos> positions(appends.size());
   std::vector<uint32_t> rolled;  // heads this round moved away from
   std::string buf;               // the round's records for the current head
-  uint64_t buf_off = head_end;
   uint32_t head_id = 0;
   {
     std::lock_guard lock(mu);
@@ -418,9 +433,12 @@ void HalfLog::Impl::commit(std::vector<Append>& appends) {
   // Writes `buf` to the head and syncs it.
   auto finish_head = [&]() -> Status {
     if (buf.empty()) return Status::ok();
-    TIDEMQ_RETURN_IF_ERROR(write_all(head_file->fd, head_file->path, buf.data(), buf.size(), buf_off));
+    // Flushed in any case: readers pread the file, not the writer's buffer.
+    leveldb::Status s = head_writer->Append(leveldb::Slice(buf.data(), buf.size()));
+    if (s.ok()) s = opts.sync ? head_writer->Sync() : head_writer->Flush();
     buf.clear();
-    return opts.sync ? sync_file(head_file->fd, head_file->path) : Status::ok();
+    if (!s.ok()) return Status::storage(fmt::format("writing {}: {}", head_file->path, s.ToString()));
+    return Status::ok();
   };
 
   Status st = error;
@@ -438,7 +456,6 @@ void HalfLog::Impl::commit(std::vector<Append>& appends) {
       st = create_head();
       if (!st.is_ok()) break;
       head_id = static_cast<uint32_t>(next_id - 1);
-      buf_off = 0;
     }
     char header[kHeaderBytes];
     put_le32(header, static_cast<uint32_t>(payload.size()));
@@ -479,6 +496,7 @@ void HalfLog::Impl::drop_head() {
     old = head;
     head = 0;
   }
+  head_writer.reset();
   head_file.reset();
   head_end = 0;
   if (old != 0) remove_dead({old});

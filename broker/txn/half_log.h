@@ -31,6 +31,10 @@
 #include "common/clock.h"
 #include "common/status.h"
 
+namespace leveldb {
+class Env;
+}
+
 namespace tidemq::broker::txn {
 
 struct HalfPos {
@@ -46,6 +50,9 @@ struct HalfLogOptions {
   uint32_t segment_bytes = 64u << 20;       // a segment rolls before it would grow past this
   uint32_t max_record_bytes = 64u << 20;    // larger payloads are refused (and are corrupt on read)
   bool sync = true;                         // fdatasync each round (the broker's --flush sync)
+  leveldb::Env* env = nullptr;              // creates, appends to and syncs segment files (the
+                                            // broker's, so tests' fault injection covers it too);
+                                            // nullptr: leveldb::Env::Default(). Reads are preads.
 };
 
 struct HalfSegmentInfo {
@@ -66,9 +73,10 @@ class HalfLog {
   ~HalfLog();  // stop()
 
   // Reads every segment in id order and calls `visit` for each record. A torn tail of the HEAD
-  // segment (a record cut short or failing its checksum at the end, as a crash during a write
-  // leaves it; it was never acknowledged) is truncated away with a warning. A damaged record
-  // anywhere else is a StorageError naming the file and offset (never served as data). Then
+  // segment (a record cut short, the last record failing its checksum, or zeros to the end, as a
+  // crash during a write leaves it; it was never acknowledged) is truncated away with a warning.
+  // A damaged record anywhere else (in the head: one with more data after it) is a StorageError
+  // naming the file and offset (never served as data). Then
   // starts the log thread; all live counts are 0 until retain().
   Status open(const Visitor& visit);
   // Completes the queued appends, then stops the log thread. Idempotent.
