@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include <leveldb/cache.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/options.h>
 
 #include "broker/store/writeback_env.h"
@@ -27,6 +28,9 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   if (ec) return Status::storage("cannot create data directory '" + options.path + "': " + ec.message());
 
   std::unique_ptr<leveldb::Cache> cache(leveldb::NewLRUCache(options.block_cache_bytes));
+  // Point reads of keys that usually do not exist (a SendHalf's outcome lookup, the outcome
+  // check of each half record at open) skip a table without reading its blocks.
+  std::unique_ptr<const leveldb::FilterPolicy> bloom(leveldb::NewBloomFilterPolicy(10));
   leveldb::Options lo;
   lo.create_if_missing = true;
   lo.paranoid_checks = true;
@@ -43,6 +47,7 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   lo.write_buffer_size = options.write_buffer_bytes;
   lo.max_file_size = options.max_file_bytes;
   lo.block_cache = cache.get();
+  lo.filter_policy = bloom.get();
   lo.compression = options.compression ? leveldb::kSnappyCompression : leveldb::kNoCompression;
 
   leveldb::DB* raw = nullptr;
@@ -64,17 +69,18 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
                               writeback_env ? options.table_write_pace : 0.0,
                               options.table_write_floor_bytes >> 20);
   return std::unique_ptr<Db>(
-      new Db(options, std::move(writeback_env), std::unique_ptr<leveldb::DB>(raw), std::move(cache)));
+      new Db(options, std::move(writeback_env), std::unique_ptr<leveldb::DB>(raw), std::move(cache), std::move(bloom)));
 }
 
 Db::Db(DbOptions options, std::unique_ptr<WritebackEnv> writeback_env, std::unique_ptr<leveldb::DB> db,
-       std::unique_ptr<leveldb::Cache> cache)
+       std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<const leveldb::FilterPolicy> filter)
     : options_(std::move(options)),
       writeback_env_(std::move(writeback_env)),
       cache_(std::move(cache)),
+      filter_(std::move(filter)),
       db_(std::move(db)) {}
 
-// db_ is declared after cache_, so it is destroyed first: LevelDB must close before its cache.
+// db_ is declared after cache_ and filter_, so it is destroyed first: LevelDB must close before them.
 // Pacing stops first, so the flush LevelDB may still be finishing runs at full speed.
 Db::~Db() {
   if (writeback_env_) writeback_env_->stop_pacing();

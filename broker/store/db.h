@@ -9,6 +9,7 @@
 
 #include <leveldb/db.h>
 #include <leveldb/env.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
 #include "broker/store/types.h"
@@ -59,10 +60,11 @@ class Db {
 
  private:
   Db(DbOptions options, std::unique_ptr<WritebackEnv> writeback_env, std::unique_ptr<leveldb::DB> db,
-     std::unique_ptr<leveldb::Cache> cache);
+     std::unique_ptr<leveldb::Cache> cache, std::unique_ptr<const leveldb::FilterPolicy> filter);
   DbOptions options_;
   std::unique_ptr<WritebackEnv> writeback_env_;  // wraps options_.env; outlives db_
   std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;  // bloom, 10 bits per key
   std::unique_ptr<leveldb::DB> db_;
   std::atomic<bool> failed_{false};
   mutable std::mutex mu_;
