@@ -1,8 +1,8 @@
 #pragma once
 // The in-memory part of the pending and parked half-messages: metadata only, never a body
-// (bodies stay in LevelDB and are read when a check or a commit needs them). 64 bytes per
-// transaction plus its hash-map entry and a 4-byte heap slot: about 110 bytes, so 1,000,000
-// pending fit in ~110 MB (tests/broker/txn/half_index_test.cc measures it).
+// (bodies stay in the half log and are read when a check or a commit needs them). 80 bytes per
+// transaction plus its hash-map entry and a 4-byte heap slot: about 130 bytes, so 1,000,000
+// pending fit in ~130 MB (tests/broker/txn/half_index_test.cc measures it).
 //
 // Per producer group: a min-heap of its scheduled halves by due time (the check-back order) and
 // a list in receive order (its oldest half in O(1)); per group and overall, a histogram of check
@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/txn/half_log.h"
+
 namespace tidemq::broker::txn {
 
 enum class HalfState : uint8_t { kPending, kParked };
@@ -22,7 +24,7 @@ enum class HalfState : uint8_t { kPending, kParked };
 // The persistent operation in flight for a transaction. At most one at a time, so the writes of
 // one transaction's keys are queued on the store's writer in the order they were decided; a
 // request that finds one in flight waits for it (TxnService's waiters).
-enum class HalfOp : uint8_t { kNone, kStoring, kChecking, kParking, kResolving, kResuming };
+enum class HalfOp : uint8_t { kNone, kStoring, kChecking, kParking, kResolving, kResuming, kMoving };
 
 inline constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 
@@ -38,6 +40,7 @@ struct HalfMeta {
   uint32_t check_count = 0;
   uint32_t heap_pos = kNoSlot;             // in its group's heap; kNoSlot when not scheduled
   uint32_t prev = kNoSlot, next = kNoSlot;  // its group's receive-order list
+  HalfPos pos;                // its newest record in the half log (none while being stored)
   HalfState state = HalfState::kPending;
   HalfOp op = HalfOp::kNone;
 };
@@ -77,6 +80,12 @@ class HalfIndex {
   HalfMeta& insert(const HalfMeta& meta, bool link = true);
   // Rebuilds every group's receive-order list (O(n log n)).
   void link_all();
+  // Every transaction, in no particular order (`f` must not insert or erase).
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [txn_id, slot] : by_txn_) f(slots_[slot]);
+  }
+
   // Removes it from everything. No-op if absent.
   void erase(uint64_t txn_id);
 

@@ -61,6 +61,23 @@ Status check_batch(uint64_t txn_id, std::string_view batch) {
 
 }  // namespace
 
+std::string encode_logged_half(uint64_t txn_id, const HalfRecord& rec) {
+  std::string v;
+  coding::append_u64(v, txn_id);
+  v.append(rec.encode());
+  return v;
+}
+
+Result<LoggedHalf> decode_logged_half(std::string_view payload) {
+  if (payload.size() < 8) {
+    return Status::storage(fmt::format("a half log record of {} bytes is shorter than a txn id", payload.size()));
+  }
+  LoggedHalf out;
+  out.txn_id = coding::get_u64(payload.data());
+  TIDEMQ_ASSIGN_OR_RETURN(out.rec, HalfRecord::decode(out.txn_id, payload.substr(8)));
+  return out;
+}
+
 std::string HalfRecord::encode() const {
   std::string v;
   v.reserve(1 + 2 + producer_group.size() + 4 + 4 + 8 + 8 + 4 + 8 + 1 + 4 + 4 + batch.size());

@@ -1,6 +1,8 @@
 #pragma once
 // The value layouts of the transaction keyspaces (broker/store/key_layout.h: kHalf,
-// kTxnOutcome; kTxnOutcomeExpiry values are empty), their one home. Each value starts with a
+// kTxnOutcome; kTxnOutcomeExpiry values are empty) and of the half log's records, their one
+// home. (kHalf is only read now: a data directory from before the half log has its half records
+// moved into the log when the broker opens it.) Each value starts with a
 // version byte; a new version only appends fields. decode() rejects anything that does not
 // hold together (unknown version, truncation, trailing bytes, bad flags, a batch that is not one
 // record with the txn id) with a StorageError naming the transaction: a corrupt value is
@@ -52,6 +54,16 @@ struct OutcomeRecord {
   std::string encode() const;
   static Result<OutcomeRecord> decode(uint64_t txn_id, std::string_view value);
 };
+
+// A HalfLog payload (broker/txn/half_log.h): u64 txn_id | a kHalf value as above. Each store,
+// check update, park or resume appends one; a transaction's newest payload is its state.
+std::string encode_logged_half(uint64_t txn_id, const HalfRecord& rec);
+struct LoggedHalf {
+  uint64_t txn_id = 0;
+  HalfRecord rec;
+};
+// StorageError when shorter than a txn id or when the record does not decode.
+Result<LoggedHalf> decode_logged_half(std::string_view payload);
 
 // The txn id of a SendHalf batch: the id of its one record. InvalidArgument unless the batch
 // parses and holds exactly one record with a non-zero id.

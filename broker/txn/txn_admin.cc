@@ -43,16 +43,19 @@ Result<HalfView> TxnService::query(uint64_t txn_id) {
       mem = std::move(v);
     }
   }
+  Status read_error;
   if (mem) {
-    TIDEMQ_ASSIGN_OR_RETURN(std::optional<HalfRecord> half, read_half(txn_id));
-    if (half) {
-      mem->batch = std::move(half->batch);
+    auto half = read_half(txn_id);
+    if (half.is_ok() && *half) {
+      mem->batch = std::move((*half)->batch);
       return *mem;
     }
-    // Resolved meanwhile, or not written yet: the outcome says which.
+    // Resolved meanwhile (its segment may be gone), or not written yet: the outcome says which.
+    if (!half.is_ok()) read_error = half.status();
   }
   TIDEMQ_ASSIGN_OR_RETURN(std::optional<OutcomeRecord> o, read_outcome(txn_id));
   if (o) return view_of(txn_id, *o);
+  if (!read_error.is_ok()) return read_error;
   if (mem) return *mem;  // being stored: no body yet
   return not_found(txn_id);
 }
@@ -95,12 +98,10 @@ Result<HalfView> TxnService::resume(uint64_t txn_id) {
     rec.check_count = 0;
     rec.next_check_unix_ms = t.now_unix_ms;
     rec.age_base_unix_ms = t.now_unix_ms;
-    leveldb::WriteBatch wb;
-    wb.Put(keys::half(txn_id), rec.encode());
     std::promise<Status> written;
     std::future<Status> done = written.get_future();
-    store_.write(std::move(wb), [&written](Status s) { written.set_value(std::move(s)); });
-    st = done.get();  // blocking is allowed here (blocking pool); the writer never waits for us
+    put_half(txn_id, encode_logged_half(txn_id, rec), [&written](Status s) { written.set_value(std::move(s)); });
+    st = done.get();  // blocking is allowed here (blocking pool); the half log never waits for us
   }
 
   HalfView v;

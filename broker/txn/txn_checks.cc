@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "broker/store/key_layout.h"
 #include "broker/txn/txn_service.h"
@@ -15,6 +16,8 @@ namespace {
 
 // Parks started per round at most (each is a read and a write): bounded work per round.
 constexpr size_t kMaxParksPerRound = 1024;
+// Half records moved out of old half log segments per round at most.
+constexpr size_t kMaxMovesPerRound = 16384;
 // The checks/s cap is counted in one-second windows of the monotonic clock.
 constexpr int64_t kRateWindowMs = 1000;
 
@@ -34,6 +37,11 @@ void TxnService::run_checks() {
   if (!round.owns_lock()) return;  // a round is running (never overlap)
   const TimeBase t = now();
   expire_outcomes(t.now_unix_ms);
+  check_due(t);
+  compact_half_log(t);  // after the checks: a half picked for one is rewritten by it anyway
+}
+
+void TxnService::check_due(const TimeBase& t) {
 
   // 1. The groups with due work. Names are copied: CheckSender is never called under the lock.
   std::vector<uint32_t> due_groups;
@@ -145,9 +153,9 @@ void TxnService::persist_check(Pick p) {
   HalfRecord rec = std::move(**half);
   rec.check_count = p.check_count;
   rec.next_check_unix_ms = clock_.now_ms() + opt_.check_interval_ms;
-  leveldb::WriteBatch wb;
-  wb.Put(keys::half(p.txn_id), rec.encode());
-  store_.write(std::move(wb), [this, p = std::move(p), rec = std::move(rec)](Status st) mutable {
+  std::string payload = encode_logged_half(p.txn_id, rec);
+  const uint64_t txn_id = p.txn_id;
+  put_half(txn_id, std::move(payload), [this, p = std::move(p), rec = std::move(rec)](Status st) mutable {
     if (!st.is_ok()) {
       logger_->error("check of transaction {:016x} not sent: {}", p.txn_id, st.to_string());
       return finish_check(p.txn_id, std::nullopt, clock_.monotonic_ms() + opt_.check_interval_ms);
@@ -211,9 +219,7 @@ void TxnService::persist_park(uint64_t txn_id) {
   }
   HalfRecord rec = std::move(**half);
   rec.parked = true;
-  leveldb::WriteBatch wb;
-  wb.Put(keys::half(txn_id), rec.encode());
-  store_.write(std::move(wb), [this, txn_id](Status st) { finish_park(txn_id, std::move(st)); });
+  put_half(txn_id, encode_logged_half(txn_id, rec), [this, txn_id](Status st) { finish_park(txn_id, std::move(st)); });
 }
 
 void TxnService::finish_park(uint64_t txn_id, Status st) {
@@ -262,6 +268,58 @@ void TxnService::on_check_reply(uint64_t session_id, uint64_t txn_id, Action act
 void TxnService::on_session_closed(uint64_t session_id) {
   std::lock_guard lock(mu_);
   std::erase_if(outstanding_, [&](const auto& kv) { return kv.second.session == session_id; });
+}
+
+// Run by run_checks. A head segment half the compaction age old is rolled (so a quiet broker's
+// head ages too); the live records of segments older than the compaction age are appended again
+// (moved to the head), after which nothing holds those segments and they are deleted.
+void TxnService::compact_half_log(const TimeBase& t) {
+  std::unordered_set<uint32_t> old;
+  for (const HalfSegmentInfo& s : half_log_->segments()) {
+    const int64_t age = t.now_mono_ms - s.created_mono_ms;
+    if (s.head) {
+      if (s.bytes > 0 && age >= opt_.half_log_compact_ms / 2) half_log_->roll();
+    } else if (s.live > 0 && age >= opt_.half_log_compact_ms) {
+      old.insert(s.id);
+    }
+  }
+  if (old.empty()) return;
+  std::vector<uint64_t> moves;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    index_.for_each([&](HalfMeta& m) {
+      if (moves.size() == kMaxMovesPerRound || m.op != HalfOp::kNone || !old.contains(m.pos.segment)) return;
+      m.op = HalfOp::kMoving;
+      index_.unschedule(m);
+      begin_op();
+      moves.push_back(m.txn_id);
+    });
+  }
+  logger_->debug("moving {} half records out of {} old half log segments", moves.size(), old.size());
+  for (uint64_t txn_id : moves) asio::post(blocking_, [this, txn_id] { move_half(txn_id); });
+}
+
+// Blocking pool: the transaction's record, appended again unchanged.
+void TxnService::move_half(uint64_t txn_id) {
+  auto finish = [this, txn_id](Status st) {
+    std::vector<std::function<void()>> waiters;
+    {
+      std::lock_guard lock(mu_);
+      HalfMeta* m = index_.find(txn_id);
+      TIDEMQ_CHECK(m != nullptr && m->op == HalfOp::kMoving, "a transaction being moved left the index");
+      m->op = HalfOp::kNone;
+      if (m->state == HalfState::kPending) index_.schedule(*m, m->due_mono);
+      waiters = take_waiters(txn_id);
+    }
+    if (!st.is_ok()) logger_->error("moving the half record of transaction {:016x}: {}", txn_id, st.to_string());
+    run_waiters(std::move(waiters));
+    end_op();
+  };
+  auto half = read_half(txn_id);
+  if (!half.is_ok()) return finish(half.status());
+  if (!*half) return finish(Status::storage(fmt::format("the half record of transaction {:016x} is missing", txn_id)));
+  put_half(txn_id, encode_logged_half(txn_id, **half), std::move(finish));
 }
 
 // Run by run_checks (a non-network thread): a range scan of the expiry index up to the cutoff,

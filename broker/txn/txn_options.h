@@ -23,6 +23,11 @@ struct TxnOptions {
   int64_t outcome_retention_ms = 24ll * 3'600'000;
   // Outcomes deleted per scheduler round at most (bounded work per round).
   uint32_t expire_batch = 4096;
+  // The half log (broker/txn/half_log.h, `<data>/halflog`): segment size, and the age after
+  // which a segment's live records are moved to the head so it can go. It must stay well below
+  // outcome_retention: a resolved transaction's record must be gone before its outcome is.
+  uint32_t half_log_segment_bytes = 64u << 20;
+  int64_t half_log_compact_ms = 3'600'000;
 };
 
 inline TxnOptions txn_options(const BrokerConfig& c) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <future>
 
 #include "broker/store/key_layout.h"
@@ -39,7 +40,14 @@ TxnService::TxnService(Db& db, LogStore& log, TopicRegistry& topics, const Clock
       sender_(sender),
       blocking_(std::move(blocking)),
       logger_(logging::get("txn")),
-      index_(options.check_max) {}
+      index_(options.check_max) {
+  HalfLogOptions lo;
+  lo.dir = (std::filesystem::path(db.options().path) / "halflog").string();
+  lo.segment_bytes = options.half_log_segment_bytes;
+  lo.sync = db.options().flush == FlushMode::kSync;
+  lo.env = db.options().env;
+  half_log_ = std::make_unique<HalfLog>(std::move(lo), clock);
+}
 
 TxnService::~TxnService() { stop(); }
 
@@ -50,37 +58,92 @@ TimeBase TxnService::now() const { return TimeBase{clock_.now_ms(), clock_.monot
 
 Status TxnService::open() {
   const TimeBase t = now();
-  // Loaded straight into the index (no copy of the whole set): open() runs before serving, so
-  // holding the lock throughout costs nothing.
+  // The newest record of every transaction in the log (metadata only: bodies stay on disk).
+  std::unordered_map<uint64_t, std::pair<HalfPos, HalfRecord>> latest;
+  TIDEMQ_RETURN_IF_ERROR(half_log_->open([&](HalfPos pos, std::string_view payload) -> Status {
+    TIDEMQ_ASSIGN_OR_RETURN(LoggedHalf h, decode_logged_half(payload));
+    h.rec.batch.clear();
+    latest.insert_or_assign(h.txn_id, std::make_pair(pos, std::move(h.rec)));
+    return Status::ok();
+  }));
+
+  // Loaded straight into the index: open() runs before serving, so holding the lock throughout
+  // costs nothing.
   std::lock_guard lock(mu_);
   TIDEMQ_CHECK(index_.size() == 0, "TxnService::open called twice");
+  size_t resolved = 0;
+  for (auto& [txn_id, entry] : latest) {
+    // Resolved (its outcome is there): its record is dead, released by never being retained.
+    auto outcome = db_.get(keys::txn_outcome(txn_id));
+    if (outcome.is_ok()) {
+      ++resolved;
+      continue;
+    }
+    if (outcome.status().code() != StatusCode::kNotFound) return outcome.status();
+    half_log_->retain(entry.first);
+    load_half(t, txn_id, entry.first, entry.second);
+  }
+  // Only after every record found is retained: an append may roll the head, which deletes it
+  // if nothing in it is live.
+  TIDEMQ_RETURN_IF_ERROR(migrate_leveldb_halves(t));
+  index_.link_all();
+  half_log_->collect();  // segments holding only resolved records go
+  logger_->info("loaded {} half-messages ({} parked; {} resolved records skipped) from {} half log segments in {} ms",
+                index_.size(), index_.parked(), resolved, half_log_->segments().size(),
+                clock_.monotonic_ms() - t.now_mono_ms);
+  return Status::ok();
+}
+
+void TxnService::load_half(const TimeBase& t, uint64_t txn_id, HalfPos pos, const HalfRecord& rec) {
+  HalfMeta m;
+  m.txn_id = txn_id;
+  m.topic_id = rec.topic_id;
+  m.partition = rec.partition;
+  m.group = index_.group_id(rec.producer_group);
+  m.check_count = rec.check_count;
+  m.received_mono = past_to_mono(t, rec.received_unix_ms);
+  m.age_base_mono = past_to_mono(t, rec.age_base_unix_ms);
+  m.state = rec.parked ? HalfState::kParked : HalfState::kPending;
+  m.pos = pos;
+  // The longest legitimate gap to the next check: the interval, or the first-check delay.
+  const int64_t first_ms = rec.immunity_ms > 0 ? rec.immunity_ms : opt_.transaction_timeout_ms;
+  const int64_t due = due_to_mono(t, rec.next_check_unix_ms, std::max(opt_.check_interval_ms, first_ms));
+  HalfMeta& in = index_.insert(m, /*link=*/false);
+  if (in.state == HalfState::kPending) index_.schedule(in, due);
+}
+
+Status TxnService::migrate_leveldb_halves(const TimeBase& t) {
+  leveldb::WriteBatch deletes;
+  size_t found = 0, moved = 0;
   auto it = db_.iterator(/*fill_cache=*/false);
   const std::string end = keys::keyspace_end(keys::Keyspace::kHalf);
   for (it->Seek(keys::keyspace_begin(keys::Keyspace::kHalf)); it->Valid() && it->key().compare(end) < 0; it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
     auto txn_id = keys::parse_half(key);
     if (!txn_id) return Status::storage(fmt::format("malformed half-message key of {} bytes", key.size()));
+    deletes.Delete(it->key());
+    ++found;
+    // Already moved by an open that crashed before deleting the key, or resolved: just delete it.
+    if (index_.find(*txn_id) != nullptr || db_.get(keys::txn_outcome(*txn_id)).is_ok()) continue;
     TIDEMQ_ASSIGN_OR_RETURN(HalfRecord rec,
                             HalfRecord::decode(*txn_id, std::string_view(it->value().data(), it->value().size())));
-    HalfMeta m;
-    m.txn_id = *txn_id;
-    m.topic_id = rec.topic_id;
-    m.partition = rec.partition;
-    m.group = index_.group_id(rec.producer_group);
-    m.check_count = rec.check_count;
-    m.received_mono = past_to_mono(t, rec.received_unix_ms);
-    m.age_base_mono = past_to_mono(t, rec.age_base_unix_ms);
-    m.state = rec.parked ? HalfState::kParked : HalfState::kPending;
-    // The longest legitimate gap to the next check: the interval, or the first-check delay.
-    const int64_t first_ms = rec.immunity_ms > 0 ? rec.immunity_ms : opt_.transaction_timeout_ms;
-    const int64_t due = due_to_mono(t, rec.next_check_unix_ms, std::max(opt_.check_interval_ms, first_ms));
-    HalfMeta& in = index_.insert(m, /*link=*/false);
-    if (in.state == HalfState::kPending) index_.schedule(in, due);
+    // Appended durably before the key is deleted (counted live by the append).
+    std::promise<Result<HalfPos>> appended;
+    std::future<Result<HalfPos>> done = appended.get_future();
+    half_log_->append(encode_logged_half(*txn_id, rec),
+                      [&appended](Result<HalfPos> r) { appended.set_value(std::move(r)); });
+    TIDEMQ_ASSIGN_OR_RETURN(HalfPos pos, done.get());
+    load_half(t, *txn_id, pos, rec);
+    ++moved;
   }
   TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
-  index_.link_all();
-  logger_->info("loaded {} half-messages ({} parked) in {} ms", index_.size(), index_.parked(),
-                clock_.monotonic_ms() - t.now_mono_ms);
+  it.reset();
+  if (found == 0) return Status::ok();
+  std::promise<Status> written;
+  std::future<Status> done = written.get_future();
+  store_.write(std::move(deletes), [&written](Status st) { written.set_value(std::move(st)); });
+  TIDEMQ_RETURN_IF_ERROR(done.get());
+  logger_->info("moved {} half-messages from LevelDB into the half log", moved);
   return Status::ok();
 }
 
@@ -90,6 +153,7 @@ void TxnService::stop() {
     stopping_ = true;
   }
   drain();
+  half_log_->stop();
 }
 
 void TxnService::drain() {
@@ -132,13 +196,38 @@ void TxnService::run_waiters(std::vector<std::function<void()>> waiters) {
 // reads (blocking)
 
 Result<std::optional<HalfRecord>> TxnService::read_half(uint64_t txn_id) const {
-  auto v = db_.get(keys::half(txn_id));
-  if (!v.is_ok()) {
-    if (v.status().code() == StatusCode::kNotFound) return std::optional<HalfRecord>();
-    return v.status();
+  HalfPos pos;
+  {
+    std::lock_guard lock(mu_);
+    if (const HalfMeta* m = index_.find(txn_id)) pos = m->pos;
   }
-  TIDEMQ_ASSIGN_OR_RETURN(HalfRecord rec, HalfRecord::decode(txn_id, *v));
-  return std::optional<HalfRecord>(std::move(rec));
+  if (!pos) return std::optional<HalfRecord>();
+  auto payload = half_log_->read(pos);
+  if (!payload.is_ok()) {
+    return Status(payload.status().code(), fmt::format("the half record of transaction {:016x}: {}", txn_id,
+                                                       payload.status().message()));
+  }
+  TIDEMQ_ASSIGN_OR_RETURN(LoggedHalf h, decode_logged_half(*payload));
+  if (h.txn_id != txn_id) {
+    return Status::storage(fmt::format("the half log record of transaction {:016x} names transaction {:016x}",
+                                       txn_id, h.txn_id));
+  }
+  return std::optional<HalfRecord>(std::move(h.rec));
+}
+
+void TxnService::put_half(uint64_t txn_id, std::string payload, std::function<void(Status)> done) {
+  half_log_->append(std::move(payload), [this, txn_id, done = std::move(done)](Result<HalfPos> r) {
+    if (!r.is_ok()) return done(r.status());
+    HalfPos old;
+    {
+      std::lock_guard lock(mu_);
+      HalfMeta* m = index_.find(txn_id);
+      TIDEMQ_CHECK(m != nullptr && m->op != HalfOp::kNone, "a half record was written with no operation in flight");
+      old = std::exchange(m->pos, *r);
+    }
+    if (old) half_log_->release(old);
+    done(Status::ok());
+  });
 }
 
 Result<std::optional<OutcomeRecord>> TxnService::read_outcome(uint64_t txn_id) const {
@@ -250,10 +339,8 @@ void TxnService::store_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb
   if (*outcome) {
     return finish_store(txn_id, SendHalfAck{txn_id, (*outcome)->received_unix_ms}, false, std::move(cb));
   }
-  leveldb::WriteBatch wb;
-  wb.Put(keys::half(txn_id), rec.encode());
   const SendHalfAck ack{txn_id, rec.received_unix_ms};
-  store_.write(std::move(wb), [this, txn_id, ack, cb = std::move(cb)](Status st) mutable {
+  put_half(txn_id, encode_logged_half(txn_id, rec), [this, txn_id, ack, cb = std::move(cb)](Status st) mutable {
     if (st.is_ok()) {
       finish_store(txn_id, ack, true, std::move(cb));
     } else {
@@ -354,11 +441,11 @@ void TxnService::commit(uint64_t txn_id, OutcomeRecord o, EndCallback cb) {
   const uint32_t topic_id = rec.topic_id;
   const uint32_t partition = rec.partition;
   auto side = [txn_id, o](leveldb::WriteBatch& wb, const AppendResult& r) {
-    // In the append's WriteBatch: the half goes, the outcome (with the offset) is recorded.
+    // In the append's WriteBatch: the outcome (with the offset) is recorded; from then on the
+    // half record is dead (released once this is durable).
     OutcomeRecord done = o;
     done.offset = r.base_offset;
     done.resolved_unix_ms = r.store_ms;
-    wb.Delete(keys::half(txn_id));
     wb.Put(keys::txn_outcome(txn_id), done.encode());
     wb.Put(keys::txn_outcome_expiry(static_cast<uint64_t>(std::max<int64_t>(0, r.store_ms)), txn_id), {});
   };
@@ -376,7 +463,6 @@ void TxnService::commit(uint64_t txn_id, OutcomeRecord o, EndCallback cb) {
 void TxnService::rollback(uint64_t txn_id, OutcomeRecord o, EndCallback cb) {
   o.resolved_unix_ms = std::max<int64_t>(0, clock_.now_ms());
   leveldb::WriteBatch wb;
-  wb.Delete(keys::half(txn_id));
   wb.Put(keys::txn_outcome(txn_id), o.encode());
   wb.Put(keys::txn_outcome_expiry(static_cast<uint64_t>(o.resolved_unix_ms), txn_id), {});
   const Outcome out{txn_id, TxnState::kRolledBack, o.topic_id, o.partition, 0, o.resolved_unix_ms};
@@ -391,11 +477,13 @@ void TxnService::rollback(uint64_t txn_id, OutcomeRecord o, EndCallback cb) {
 
 void TxnService::finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCallback cb) {
   std::vector<std::function<void()>> waiters;
+  HalfPos dead;
   {
     std::lock_guard lock(mu_);
     HalfMeta* m = index_.find(txn_id);
     TIDEMQ_CHECK(m != nullptr && m->op == HalfOp::kResolving, "a transaction being resolved left the index");
     if (result.is_ok()) {
+      dead = m->pos;
       index_.erase(txn_id);
       outstanding_.erase(txn_id);
     } else {
@@ -405,6 +493,7 @@ void TxnService::finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCall
     }
     waiters = take_waiters(txn_id);
   }
+  if (dead) half_log_->release(dead);
   if (result.is_ok()) {
     (result->state == TxnState::kCommitted ? committed_ : rolled_back_).fetch_add(1, std::memory_order_relaxed);
   } else {

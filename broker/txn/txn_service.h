@@ -2,15 +2,21 @@
 // The transaction core (SPEC §6): half-messages, EndTransaction, the check-back scheduler,
 // outcomes. No networking: handlers call it, and it reaches producers through CheckSender.
 //
-// Durable state (LevelDB, broker/txn/half_record.h): a half record per pending or parked
-// transaction (kHalf), an outcome record per resolved one (kTxnOutcome) with an expiry index
-// (kTxnOutcomeExpiry). Every write goes through LogStore's writer (append with side writes or
-// write()), so it is group-committed with produces, in the broker's flush mode. A commit is ONE
-// WriteBatch: the append + delete the half + put the outcome + put the expiry key.
+// Durable state (broker/txn/half_record.h): half records in the half log (`<data>/halflog`,
+// broker/txn/half_log.h; each store, check update, park or resume appends the transaction's new
+// record, the newest one is its state), and in LevelDB an outcome record per resolved
+// transaction (kTxnOutcome) with an expiry index (kTxnOutcomeExpiry). A transaction is resolved
+// iff its outcome exists: a commit is ONE WriteBatch through LogStore's writer (the append + the
+// outcome + its expiry key), a rollback one write of the outcome + expiry key; then its half
+// record is released (its segment goes when nothing in it is live). So a half body is written
+// once to the half log and once (on commit) to its partition, never twice into LevelDB.
+// Segments older than half_log_compact_ms have their live records moved to the head (run_checks),
+// so a resolved transaction's record is gone long before its outcome expires.
 //
-// In memory (HalfIndex): metadata of pending and parked transactions, no bodies; bodies are read
-// from LevelDB on the blocking executor when a commit, a check or a query needs one. Outcomes
-// are not kept in memory: a lookup reads LevelDB on the blocking executor.
+// In memory (HalfIndex): metadata of pending and parked transactions and where their record is,
+// no bodies; bodies are read from the half log on the blocking executor when a commit, a check
+// or a query needs one. Outcomes are not kept in memory: a lookup reads LevelDB on the blocking
+// executor.
 //
 // Threads: every method is thread-safe. Unless it says "blocking", a method only takes a short
 // mutex, queues writes on the LogStore writer and posts reads to `blocking`; it never does
@@ -39,6 +45,7 @@
 #include "broker/store/topic_registry.h"
 #include "broker/txn/check_sender.h"
 #include "broker/txn/half_index.h"
+#include "broker/txn/half_log.h"
 #include "broker/txn/half_record.h"
 #include "broker/txn/time_mapping.h"
 #include "broker/txn/txn_options.h"
@@ -65,9 +72,11 @@ class TxnService {
              CheckSender& sender, asio::any_io_executor blocking);
   ~TxnService();  // stop()
 
-  // Blocking, once, before serving (after LogStore::open): loads every half record's metadata and
-  // maps its persisted times onto the monotonic clock (broker/txn/time_mapping.h). A half record
-  // that does not decode fails open() with a StorageError naming the transaction (the broker
+  // Blocking, once, before serving (after LogStore::open): opens the half log, keeps each
+  // unresolved transaction's newest record (metadata only) and maps its persisted times onto the
+  // monotonic clock (broker/txn/time_mapping.h); half records of an older data directory
+  // (LevelDB kHalf) are moved into the log first. A damaged half log record or one that does not
+  // decode fails open() with a StorageError naming the file or the transaction (the broker
   // refuses to start rather than guess). Outcomes stay in LevelDB.
   Status open();
 
@@ -133,6 +142,12 @@ class TxnService {
 
   // Pending + parked + being stored (the count --max-half-messages limits).
   size_t half_count() const;
+  // The half log's segments (brokerStatus, tests).
+  std::vector<HalfSegmentInfo> half_log_segments() const { return half_log_->segments(); }
+
+  // A pending or parked transaction's current record, read from the half log; nullopt when the
+  // service holds no record of it. Blocking.
+  Result<std::optional<HalfRecord>> read_half(uint64_t txn_id) const;
 
  private:
   struct Outstanding {
@@ -159,8 +174,15 @@ class TxnService {
   void commit(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
   void rollback(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
   void finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCallback cb);
-  // Reads a transaction's records (blocking). nullopt when absent.
-  Result<std::optional<HalfRecord>> read_half(uint64_t txn_id) const;
+  // Appends `payload` (encode_logged_half) as the transaction's new record (it must be in the
+  // index, with an operation in flight); once durable, the index points at it and the previous
+  // record is released. `done` runs on the half log thread.
+  void put_half(uint64_t txn_id, std::string payload, std::function<void(Status)> done);
+  // open(): a transaction's newest record into the index (pending ones scheduled).
+  void load_half(const TimeBase& t, uint64_t txn_id, HalfPos pos, const HalfRecord& rec) REQUIRES(mu_);
+  // open(): half records left in LevelDB by a broker before the half log, moved into the log.
+  Status migrate_leveldb_halves(const TimeBase& t) REQUIRES(mu_);
+  // Reads a transaction's outcome (blocking). nullopt when absent.
   Result<std::optional<OutcomeRecord>> read_outcome(uint64_t txn_id) const;
   // The outcome, or NotFound (blocking).
   Result<Outcome> lookup_outcome(uint64_t txn_id) const;
@@ -168,6 +190,8 @@ class TxnService {
   TimeBase now() const;
 
   // --- txn_checks.cc ---
+  // run_checks' decisions: parks and checks of the due pending halves.
+  void check_due(const TimeBase& t);
   void persist_check(Pick pick);
   void send_check(Pick pick, HalfRecord rec);
   // Ends a check: `sent_to` the session that took it, or nullopt (nothing sent: the in-memory
@@ -176,6 +200,9 @@ class TxnService {
   void persist_park(uint64_t txn_id);
   void finish_park(uint64_t txn_id, Status st);
   void expire_outcomes(int64_t now_unix_ms);
+  // Rolls an old head segment and moves the live records of old segments to the head.
+  void compact_half_log(const TimeBase& t);
+  void move_half(uint64_t txn_id);
 
   Db& db_;
   LogStore& store_;
@@ -185,6 +212,7 @@ class TxnService {
   CheckSender& sender_;
   asio::any_io_executor blocking_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<HalfLog> half_log_;
 
   mutable std::mutex mu_;
   HalfIndex index_ GUARDED_BY(mu_);

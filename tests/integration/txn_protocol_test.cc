@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -63,6 +64,15 @@ size_t txn_keys(const std::string& data_dir) {
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator({}));
   size_t n = 0;
   for (it->Seek(std::string(1, '\x08')); it->Valid() && static_cast<uint8_t>(it->key()[0]) <= 0x0A; it->Next()) ++n;
+  return n;
+}
+
+// Segment files of a stopped broker's half log (<data>/halflog).
+size_t half_log_files(const std::string& data_dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(data_dir) / "halflog")) {
+    n += e.path().extension() == ".half" ? 1 : 0;
+  }
   return n;
 }
 
@@ -278,7 +288,7 @@ TEST_CASE("a half-message flood past --max-half-messages gets TOO_MANY_HALF_MESS
   CHECK(p.send_half("orders", 4).error == W::NONE);  // room again once one is resolved
 }
 
-TEST_CASE("no half-message or outcome key is left after resolution and the outcome retention") {
+TEST_CASE("no half-message record or outcome key is left after resolution and the outcome retention") {
   ManualClock clock;
   test::InProcessBroker broker(txn_config(), nullptr, nullptr, clock);
   REQUIRE(admin_of(broker)->update_topic({"orders", 1, -1, -1}).is_ok());
@@ -300,4 +310,5 @@ TEST_CASE("no half-message or outcome key is left after resolution and the outco
   CHECK(end_offset(broker, "orders") == 2);
   broker.stop();
   CHECK(txn_keys(broker.data_dir()) == 0);
+  CHECK(half_log_files(broker.data_dir()) == 0);  // resolved records' segments were deleted
 }

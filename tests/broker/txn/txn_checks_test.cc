@@ -28,9 +28,10 @@ std::vector<uint64_t> txns_of(const std::vector<test::FakeSender::Sent>& sent) {
 }
 
 uint32_t persisted_check_count(TxnFixture& f, uint64_t txn_id) {
-  auto rec = HalfRecord::decode(txn_id, f.db->get(keys::half(txn_id)).value());
+  auto rec = f.txn->read_half(txn_id);
   REQUIRE(rec.is_ok());
-  return rec->check_count;
+  REQUIRE(rec->has_value());
+  return (*rec)->check_count;
 }
 
 }  // namespace
@@ -422,7 +423,7 @@ TEST_CASE("an end arriving while a check update is in flight waits for it, then 
   REQUIRE(out.is_ok());
   CHECK(out->state == TxnState::kRolledBack);
   f.txn->drain();
-  CHECK_FALSE(f.has_key(keys::half(1)));  // the check's update did not bring the half back
+  CHECK_FALSE(f.has_half(1));  // the check's update did not bring the half back
   CHECK(f.sender.take().size() == 1);     // the check went out before the rollback ran
   f.advance(f.opt.check_interval_ms);
   CHECK(f.sender.take().empty());

@@ -119,10 +119,11 @@ struct TxnFixture : StoreFixture {
   }
 
   Result<broker::txn::SendHalfAck> send_half(uint64_t txn_id, const std::string& group = "pg",
-                                             uint32_t immunity_ms = 0, uint32_t partition = 0) {
+                                             uint32_t immunity_ms = 0, uint32_t partition = 0,
+                                             const std::string& body = "order-1 paid") {
     std::promise<Result<broker::txn::SendHalfAck>> p;
     auto f = p.get_future();
-    txn->send_half(group, topic, partition, half_batch(txn_id), immunity_ms,
+    txn->send_half(group, topic, partition, half_batch(txn_id, body), immunity_ms,
                    [&p](Result<broker::txn::SendHalfAck> r) { p.set_value(std::move(r)); });
     return f.get();
   }
@@ -150,6 +151,13 @@ struct TxnFixture : StoreFixture {
   }
 
   bool has_key(const std::string& key) { return db->get(key).is_ok(); }
+  // The service holds a stored half record of the transaction (read back from the half log).
+  bool has_half(uint64_t txn_id) {
+    auto r = txn->read_half(txn_id);
+    REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+    return r->has_value();
+  }
+  std::filesystem::path half_log_dir() const { return dir.path() / "halflog"; }
   uint64_t end_offset(uint32_t partition = 0) { return info(topic, partition).end_offset; }
 };
 

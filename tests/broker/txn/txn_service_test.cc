@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -45,7 +47,7 @@ TEST_CASE("a half-message is stored durably and invisibly, then committed into i
   REQUIRE(ack.is_ok());
   CHECK(ack->txn_id == 101);
   CHECK(ack->store_ms == f.clock.now_ms());
-  CHECK(f.has_key(keys::half(101)));
+  CHECK(f.has_half(101));
   CHECK(f.end_offset() == 0);  // invisible: in no partition
   CHECK(f.txn->half_count() == 1);
 
@@ -69,7 +71,7 @@ TEST_CASE("a half-message is stored durably and invisibly, then committed into i
   // The committed batch is not an idempotent one: its producer id was cleared.
   CHECK(records(f) == std::vector<std::pair<uint64_t, uint64_t>>{{101, 0}});
   // One WriteBatch: the half is gone, the outcome and its expiry key are there.
-  CHECK_FALSE(f.has_key(keys::half(101)));
+  CHECK_FALSE(f.has_half(101));
   CHECK(f.has_key(keys::txn_outcome(101)));
   CHECK(f.has_key(keys::txn_outcome_expiry(static_cast<uint64_t>(out->resolved_unix_ms), 101)));
   CHECK(f.txn->half_count() == 0);
@@ -92,7 +94,7 @@ TEST_CASE("rollback drops the half-message; nothing is ever appended") {
   REQUIRE(out.is_ok());
   CHECK(out->state == TxnState::kRolledBack);
   CHECK(f.end_offset() == 0);
-  CHECK_FALSE(f.has_key(keys::half(7)));
+  CHECK_FALSE(f.has_half(7));
   CHECK(f.has_key(keys::txn_outcome(7)));
   CHECK(f.txn->summary("").rolled_back == 1);
 }
@@ -104,7 +106,7 @@ TEST_CASE("UNKNOWN changes nothing; an unknown transaction is NOT_FOUND") {
   auto out = f.end(7, Action::kUnknown);
   REQUIRE(out.is_ok());
   CHECK(out->state == TxnState::kPending);
-  CHECK(f.has_key(keys::half(7)));
+  CHECK(f.has_half(7));
   CHECK(f.end(8, Action::kCommit).status().code() == StatusCode::kNotFound);
   CHECK(f.end(8, Action::kUnknown).status().code() == StatusCode::kNotFound);
   CHECK(f.txn->query(8).status().code() == StatusCode::kNotFound);
@@ -222,7 +224,7 @@ TEST_CASE("SendHalf with a txn id the broker has is acknowledged again and store
   REQUIRE(late.is_ok());
   CHECK(late->store_ms == first->store_ms);
   CHECK(f.txn->half_count() == 0);
-  CHECK_FALSE(f.has_key(keys::half(9)));
+  CHECK_FALSE(f.has_half(9));
   CHECK(f.end(9, Action::kCommit)->offset == 0);
   CHECK(f.end_offset() == 1);
 }
@@ -351,17 +353,25 @@ TEST_CASE("outcome expiry is bounded per round") {
   CHECK(remembered() == 0);
 }
 
-TEST_CASE("a corrupted half record is reported as a storage error, never served") {
+TEST_CASE("a damaged half log record is reported as a storage error, never served") {
   TxnFixture f;
   f.start();
-  f.must_send_half(11);
+  REQUIRE(f.send_half(11, "pg", 0, 0, "body-of-eleven").is_ok());
   f.must_send_half(12);
-  leveldb::WriteBatch wb;
-  std::string garbage = f.db->get(keys::half(11)).value();
-  garbage.resize(garbage.size() - 3);  // truncated
-  wb.Put(keys::half(11), garbage);
-  wb.Put(keys::half(12), "\x07nonsense");
-  REQUIRE(f.db->write(wb).is_ok());
+  // Flip one byte of txn 11's body in its segment file.
+  const std::filesystem::path seg = f.half_log_dir() / "0000000001.half";
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = bytes.find("body-of-eleven");
+  REQUIRE(at != std::string::npos);
+  {
+    std::fstream io(seg, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(static_cast<std::streamoff>(at));
+    io.put('B');
+  }
 
   auto q = f.txn->query(11);
   CHECK(q.status().code() == StatusCode::kStorageError);
@@ -370,13 +380,94 @@ TEST_CASE("a corrupted half record is reported as a storage error, never served"
   CHECK(c.status().code() == StatusCode::kStorageError);
   CHECK(f.end_offset() == 0);
   CHECK(f.end(11, Action::kUnknown)->state == TxnState::kPending);  // still pending, nothing served
+  CHECK(f.end(12, Action::kCommit).is_ok());                          // the others are fine
 
-  // At open the broker refuses to start, naming the transaction.
+  // At open the broker refuses to start, naming the file (a damaged record followed by more
+  // data is no torn tail).
   f.shutdown();
   f.open();
   Status st = f.open_txn();
   CHECK(st.code() == StatusCode::kStorageError);
-  CHECK(st.message().find("transaction 000000000000000b") != std::string::npos);
+  CHECK(st.message().find("0000000001.half") != std::string::npos);
+}
+
+TEST_CASE("half records of a data directory from before the half log are moved into it") {
+  TxnFixture f;
+  f.start();
+  f.shutdown();
+  f.open();
+  HalfRecord rec;
+  rec.producer_group = "pg";
+  rec.topic_id = f.topic;
+  rec.partition = 1;
+  rec.received_unix_ms = f.clock.now_ms();
+  rec.age_base_unix_ms = rec.received_unix_ms;
+  rec.next_check_unix_ms = rec.received_unix_ms + 6000;
+  rec.check_count = 2;
+  rec.batch = test::half_batch(21);
+  leveldb::WriteBatch wb;
+  wb.Put(keys::half(21), rec.encode());
+  REQUIRE(f.db->write(wb).is_ok());
+  Status st = f.open_txn();
+  REQUIRE_MESSAGE(st.is_ok(), st.to_string());
+  CHECK_FALSE(f.has_key(keys::half(21)));  // moved
+  CHECK(f.has_half(21));
+  auto q = f.txn->query(21);
+  REQUIRE(q.is_ok());
+  CHECK(q->state == TxnState::kPending);
+  CHECK(q->check_count == 2);
+  f.restart();  // the moved record is the only copy now
+  auto out = f.end(21, Action::kCommit);
+  REQUIRE(out.is_ok());
+  CHECK(out->partition == 1);
+  CHECK(f.end_offset(1) == 1);
+
+  // A legacy record that does not decode: the broker refuses to start, naming the transaction.
+  f.shutdown();
+  f.open();
+  leveldb::WriteBatch bad;
+  bad.Put(keys::half(22), "\x07nonsense");
+  REQUIRE(f.db->write(bad).is_ok());
+  st = f.open_txn();
+  CHECK(st.code() == StatusCode::kStorageError);
+  CHECK(st.message().find("transaction 0000000000000016") != std::string::npos);
+}
+
+TEST_CASE("resolved transactions leave no half log segment behind; old segments are compacted") {
+  TxnFixture f;
+  f.opt.half_log_segment_bytes = 4096;  // a few records per segment
+  f.start();
+  for (uint64_t id = 1; id <= 40; ++id) REQUIRE(f.send_half(id, "pg", 0, 0, std::string(1000, 'x')).is_ok());
+  CHECK(f.txn->half_log_segments().size() > 5);
+  for (uint64_t id = 1; id <= 40; ++id) {
+    if (id == 3) continue;  // stays pending, in the first segment
+    REQUIRE(f.end(id, id % 2 ? Action::kCommit : Action::kRollback).is_ok());
+  }
+  f.txn->drain();
+  auto segs = f.txn->half_log_segments();
+  REQUIRE(segs.size() == 2);  // the one holding txn 3, and the head
+  CHECK(segs.front().live == 1);
+  CHECK(segs.back().head);
+
+  // Past the compaction age the head is rolled and txn 3's record moved out of its old segment.
+  f.advance(f.opt.half_log_compact_ms);
+  f.round();
+  segs = f.txn->half_log_segments();
+  REQUIRE(segs.size() == 1);
+  CHECK(segs.front().live == 1);
+  auto q = f.txn->query(3);
+  REQUIRE(q.is_ok());
+  CHECK(q->state == TxnState::kPending);
+  CHECK_FALSE(q->batch.empty());
+
+  // A restart loads only txn 3; the resolved ones stay resolved.
+  f.restart();
+  CHECK(f.txn->half_count() == 1);
+  CHECK(f.end(2, Action::kCommit)->state == TxnState::kRolledBack);
+  CHECK(f.end(3, Action::kCommit)->state == TxnState::kCommitted);
+  f.txn->drain();
+  f.round();
+  CHECK(f.txn->half_log_segments().size() <= 1);
 }
 
 TEST_CASE("restart: pending and parked halves, their groups and check counts survive") {
