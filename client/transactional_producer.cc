@@ -186,7 +186,10 @@ struct TransactionalProducer::Impl {
 
   void send_half_attempt(const std::shared_ptr<HalfOp>& op) {
     flatbuffers::FlatBufferBuilder fbb(op->batch.size() + op->topic.size() + 128);
-    auto body = client::build_send_half(fbb, op->topic, op->partition, op->batch, op->immunity);
+    // The first attempt lets the broker skip its lookup of a remembered outcome (a new txn id has
+    // none); a retry may follow an attempt that was stored and resolved meanwhile.
+    auto body = client::build_send_half(fbb, op->topic, op->partition, op->batch, op->immunity,
+                                        /*first_attempt=*/op->attempts.failures == 0);
     op->sent_at = SteadyClock::now();
     conn->send(fbb, wire::Body::SendHalfRequest, body, [this, op](Result<client::Frame> r) {
       on_half_answer(op, r.is_ok() ? client::half_result_from(*r, op->txn_id, op->partition)

@@ -32,10 +32,11 @@ Result<std::chrono::milliseconds> check_immunity_of(const Message& msg, std::chr
 
 flatbuffers::Offset<void> build_send_half(flatbuffers::FlatBufferBuilder& fbb, const std::string& topic,
                                           uint32_t partition, const std::string& batch,
-                                          std::chrono::milliseconds check_immunity) {
+                                          std::chrono::milliseconds check_immunity, bool first_attempt) {
   auto records = fbb.CreateVector(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
   auto t = fbb.CreateString(topic);
-  return wire::CreateSendHalfRequest(fbb, t, partition, records, static_cast<uint32_t>(check_immunity.count()))
+  return wire::CreateSendHalfRequest(fbb, t, partition, records, static_cast<uint32_t>(check_immunity.count()),
+                                     first_attempt)
       .Union();
 }
 

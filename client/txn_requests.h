@@ -18,10 +18,10 @@ namespace tidemq::client {
 Result<std::chrono::milliseconds> check_immunity_of(const Message& msg, std::chrono::milliseconds fallback);
 
 // A SendHalfRequest body in `fbb`: `batch` is a record batch of exactly one record (its id is
-// the txn id).
+// the txn id). `first_attempt`: this txn id was never sent before (not a retry).
 flatbuffers::Offset<void> build_send_half(flatbuffers::FlatBufferBuilder& fbb, const std::string& topic,
                                           uint32_t partition, const std::string& batch,
-                                          std::chrono::milliseconds check_immunity);
+                                          std::chrono::milliseconds check_immunity, bool first_attempt);
 flatbuffers::Offset<void> build_end_transaction(flatbuffers::FlatBufferBuilder& fbb, uint64_t txn_id,
                                                 TxnAction action);
 

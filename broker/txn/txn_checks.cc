@@ -105,6 +105,7 @@ void TxnService::check_due(const TimeBase& t) {
         m.op = HalfOp::kParking;
         index_.unschedule(m);
         begin_op();
+        drop_body(m.txn_id);  // no longer young: its body is read from the half log from now on
         picks.push_back(Pick{Pick::Kind::kPark, m.txn_id, 0, 0, {}});
         continue;
       }
@@ -127,6 +128,7 @@ void TxnService::check_due(const TimeBase& t) {
       m.op = HalfOp::kChecking;
       index_.unschedule(m);
       begin_op();
+      drop_body(m.txn_id);
       picks.push_back(Pick{Pick::Kind::kCheck, m.txn_id, count, t.now_mono_ms + opt_.check_interval_ms, std::move(order)});
     }
   }

@@ -247,10 +247,31 @@ Result<Outcome> TxnService::lookup_outcome(uint64_t txn_id) const {
 }
 
 // ---------------------------------------------------------------------------------------------
+// young bodies
+
+void TxnService::keep_body(uint64_t txn_id, std::string batch) {
+  std::lock_guard lock(mu_);
+  if (young_bytes_ + batch.size() > opt_.young_body_bytes) return;  // read from the half log instead
+  young_bytes_ += batch.size();
+  young_.insert_or_assign(txn_id, std::move(batch));
+}
+
+std::optional<std::string> TxnService::take_body(uint64_t txn_id) {
+  auto it = young_.find(txn_id);
+  if (it == young_.end()) return std::nullopt;
+  std::string batch = std::move(it->second);
+  young_bytes_ -= batch.size();
+  young_.erase(it);
+  return batch;
+}
+
+void TxnService::drop_body(uint64_t txn_id) { take_body(txn_id); }
+
+// ---------------------------------------------------------------------------------------------
 // send_half
 
 void TxnService::send_half(std::string producer_group, uint32_t topic_id, uint32_t partition, std::string batch,
-                           uint32_t immunity_ms, SendHalfCallback cb) {
+                           uint32_t immunity_ms, SendHalfCallback cb, bool first_attempt) {
   auto id = txn_id_of(batch);
   if (!id.is_ok()) return cb(id.status());
   const uint64_t txn_id = *id;
@@ -277,8 +298,8 @@ void TxnService::send_half(std::string producer_group, uint32_t topic_id, uint32
     if (HalfMeta* m = index_.find(txn_id)) {
       if (m->op == HalfOp::kStoring) {  // a retry racing the first send: answer once it is stored
         wait_for(txn_id, [this, g = std::move(producer_group), topic_id, partition, b = std::move(batch), immunity_ms,
-                          cb = std::move(cb)]() mutable {
-          send_half(std::move(g), topic_id, partition, std::move(b), immunity_ms, std::move(cb));
+                          cb = std::move(cb), first_attempt]() mutable {
+          send_half(std::move(g), topic_id, partition, std::move(b), immunity_ms, std::move(cb), first_attempt);
         });
         return;
       }
@@ -325,6 +346,8 @@ void TxnService::send_half(std::string producer_group, uint32_t topic_id, uint32
   rec.immunity_ms = immunity;
   rec.batch = std::move(batch);
   record::stamp(rec.batch, 0, static_cast<uint64_t>(std::max<int64_t>(0, t.now_unix_ms)));
+  // A first attempt has no remembered outcome: stored at once (the append is non-blocking).
+  if (first_attempt) return write_half(txn_id, std::move(rec), std::move(cb));
   // The outcome lookup (dedup against a resolved transaction) reads LevelDB: blocking pool.
   asio::post(blocking_, [this, txn_id, rec = std::move(rec), cb = std::move(cb)]() mutable {
     store_half(txn_id, std::move(rec), std::move(cb));
@@ -339,8 +362,14 @@ void TxnService::store_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb
   if (*outcome) {
     return finish_store(txn_id, SendHalfAck{txn_id, (*outcome)->received_unix_ms}, false, std::move(cb));
   }
+  write_half(txn_id, std::move(rec), std::move(cb));
+}
+
+void TxnService::write_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb) {
   const SendHalfAck ack{txn_id, rec.received_unix_ms};
-  put_half(txn_id, encode_logged_half(txn_id, rec), [this, txn_id, ack, cb = std::move(cb)](Status st) mutable {
+  std::string payload = encode_logged_half(txn_id, rec);
+  keep_body(txn_id, std::move(rec.batch));
+  put_half(txn_id, std::move(payload), [this, txn_id, ack, cb = std::move(cb)](Status st) mutable {
     if (st.is_ok()) {
       finish_store(txn_id, ack, true, std::move(cb));
     } else {
@@ -362,6 +391,7 @@ void TxnService::finish_store(uint64_t txn_id, Result<SendHalfAck> result, bool 
       index_.schedule(*m, m->due_mono);
     } else {
       index_.erase(txn_id);
+      drop_body(txn_id);
     }
     waiters = take_waiters(txn_id);
   }
@@ -416,7 +446,16 @@ void TxnService::end(uint64_t txn_id, Action action, Source source, EndCallback 
   lock.unlock();
   logger_->debug("{} of transaction {:016x} by the {}", action_name(action), txn_id, source_name(source));
   if (action == Action::kCommit) {
-    // The body is read from LevelDB: blocking pool.
+    std::optional<std::string> young;
+    {
+      std::lock_guard relock(mu_);
+      young = take_body(txn_id);
+    }
+    if (young) {  // a young half: no read, no pool hop (append is non-blocking)
+      const uint32_t topic_id = o.topic_id, partition = o.partition;
+      return append_commit(txn_id, topic_id, partition, std::move(*young), std::move(o), std::move(cb));
+    }
+    // The body is read from the half log: blocking pool.
     asio::post(blocking_, [this, txn_id, o = std::move(o), cb = std::move(cb)]() mutable {
       commit(txn_id, std::move(o), std::move(cb));
     });
@@ -435,11 +474,13 @@ void TxnService::commit(uint64_t txn_id, OutcomeRecord o, EndCallback cb) {
   }
   HalfRecord& rec = **half;
   o.received_unix_ms = rec.received_unix_ms;
-  std::string batch = std::move(rec.batch);
+  append_commit(txn_id, rec.topic_id, rec.partition, std::move(rec.batch), std::move(o), std::move(cb));
+}
+
+void TxnService::append_commit(uint64_t txn_id, uint32_t topic_id, uint32_t partition, std::string batch,
+                               OutcomeRecord o, EndCallback cb) {
   // Not an idempotent batch: the producer's sequences must not see it.
   record::clear_producer(batch);
-  const uint32_t topic_id = rec.topic_id;
-  const uint32_t partition = rec.partition;
   auto side = [txn_id, o](leveldb::WriteBatch& wb, const AppendResult& r) {
     // In the append's WriteBatch: the outcome (with the offset) is recorded; from then on the
     // half record is dead (released once this is durable).
@@ -485,6 +526,7 @@ void TxnService::finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCall
     if (result.is_ok()) {
       dead = m->pos;
       index_.erase(txn_id);
+      drop_body(txn_id);
       outstanding_.erase(txn_id);
     } else {
       // Still pending (or parked): a later end may try again.

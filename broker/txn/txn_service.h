@@ -92,11 +92,13 @@ class TxnService {
   // `immunity_ms` > 0 replaces transaction_timeout for the first check (clamped to 1 h).
   // Ack once durable. A txn id the broker already has (pending, parked, being stored, or with a
   // remembered outcome) is acknowledged again with its original store time and nothing is stored.
+  // `first_attempt` (the producer promises it never sent this txn id before) skips the lookup of
+  // a remembered outcome, a LevelDB read on the blocking pool: the half goes straight to the log.
   // Errors: InvalidArgument (not one record, id 0, empty group), TopicNotFound,
   // InvalidPartition, TooManyHalfMessages (message names the limit and its flag; halves being
   // stored count), StorageError, ShuttingDown.
   void send_half(std::string producer_group, uint32_t topic_id, uint32_t partition, std::string batch,
-                 uint32_t immunity_ms, SendHalfCallback cb);
+                 uint32_t immunity_ms, SendHalfCallback cb, bool first_attempt = false);
 
   // Ends a transaction. The first COMMIT or ROLLBACK wins and is final: a repeated, concurrent or
   // late one (from any source) answers the recorded outcome and writes nothing.
@@ -169,9 +171,21 @@ class TxnService {
   // Takes the waiters of a transaction; run them (unlocked) with run_waiters.
   std::vector<std::function<void()>> take_waiters(uint64_t txn_id) REQUIRES(mu_);
   void run_waiters(std::vector<std::function<void()>> waiters);
+  // The outcome lookup (blocking), then write_half.
   void store_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb);
+  // Appends the first record (non-blocking); finish_store once durable.
+  void write_half(uint64_t txn_id, HalfRecord rec, SendHalfCallback cb);
   void finish_store(uint64_t txn_id, Result<SendHalfAck> result, bool stored, SendHalfCallback cb);
+  // Reads the body (blocking), then append_commit.
   void commit(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
+  // The commit's append with its side writes (outcome, expiry key); non-blocking.
+  void append_commit(uint64_t txn_id, uint32_t topic_id, uint32_t partition, std::string batch, OutcomeRecord o,
+                     EndCallback cb);
+  // Young bodies: a half's batch kept in memory from its SendHalf until it is resolved or first
+  // checked (within young_body_bytes), so the usual quick commit needs no read and no pool hop.
+  void keep_body(uint64_t txn_id, std::string batch);
+  std::optional<std::string> take_body(uint64_t txn_id) REQUIRES(mu_);
+  void drop_body(uint64_t txn_id) REQUIRES(mu_);
   void rollback(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
   void finish_resolve(uint64_t txn_id, Result<Outcome> result, EndCallback cb);
   // Appends `payload` (encode_logged_half) as the transaction's new record (it must be in the
@@ -218,6 +232,8 @@ class TxnService {
   HalfIndex index_ GUARDED_BY(mu_);
   std::unordered_map<uint64_t, std::vector<std::function<void()>>> waiters_ GUARDED_BY(mu_);
   std::unordered_map<uint64_t, Outstanding> outstanding_ GUARDED_BY(mu_);  // txn -> check in flight
+  std::unordered_map<uint64_t, std::string> young_ GUARDED_BY(mu_);         // txn -> batch
+  size_t young_bytes_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   // Checks/s cap: a one-second window on the monotonic clock.
   int64_t window_start_mono_ GUARDED_BY(mu_) = 0;

@@ -72,7 +72,8 @@ void send_half(Services& s, Request& r) {
                     flatbuffers::FlatBufferBuilder fbb(64);
                     auto body = wire::CreateSendHalfResponse(fbb, ack->txn_id, static_cast<uint64_t>(ack->store_ms));
                     responder.reply(fbb, wire::Body::SendHalfResponse, body.Union());
-                  }));
+                  }),
+                  req->first_attempt());
 }
 
 void end_transaction(Services& s, Request& r) {

@@ -355,6 +355,7 @@ TEST_CASE("outcome expiry is bounded per round") {
 
 TEST_CASE("a damaged half log record is reported as a storage error, never served") {
   TxnFixture f;
+  f.opt.young_body_bytes = 0;  // every commit reads its body from the half log
   f.start();
   REQUIRE(f.send_half(11, "pg", 0, 0, "body-of-eleven").is_ok());
   f.must_send_half(12);
@@ -543,4 +544,41 @@ TEST_CASE("after stop() every call answers SHUTTING_DOWN") {
   CHECK(f.end(1, Action::kCommit).status().code() == StatusCode::kShuttingDown);
   CHECK(f.txn->resume(1).status().code() == StatusCode::kShuttingDown);
   f.txn->run_checks();  // a no-op
+}
+
+TEST_CASE("young bodies are kept in memory within their budget; the others are read back; both commit the same bytes") {
+  TxnFixture f;
+  f.opt.young_body_bytes = 1500;  // room for one of the two bodies
+  f.start();
+  REQUIRE(f.send_half(31, "pg", 0, 0, std::string(1000, 'a')).is_ok());
+  REQUIRE(f.send_half(32, "pg", 0, 0, std::string(1000, 'b')).is_ok());
+  REQUIRE(f.end(32, Action::kCommit).is_ok());  // read from the half log
+  REQUIRE(f.end(31, Action::kCommit).is_ok());  // from memory
+  auto read = f.log->read(f.topic, 0, 0, 1 << 20);
+  REQUIRE(read.is_ok());
+  std::vector<std::pair<uint64_t, std::string>> got;
+  REQUIRE(record::for_each_record_in_batches(read->batches, [&](const record::RecordView& v) {
+            got.emplace_back(v.id, std::string(v.body));
+          }).is_ok());
+  CHECK(got == std::vector<std::pair<uint64_t, std::string>>{{32, std::string(1000, 'b')}, {31, std::string(1000, 'a')}});
+}
+
+TEST_CASE("a first attempt is stored without the outcome lookup; a retry of a resolved one is still answered from its outcome") {
+  TxnFixture f;
+  f.start();
+  std::promise<Result<SendHalfAck>> p;
+  f.txn->send_half("pg", f.topic, 0, half_batch(41), 0, [&](Result<SendHalfAck> r) { p.set_value(std::move(r)); },
+                   /*first_attempt=*/true);
+  auto ack = p.get_future().get();
+  REQUIRE(ack.is_ok());
+  CHECK(f.has_half(41));
+  auto out = f.end(41, Action::kCommit);
+  REQUIRE(out.is_ok());
+  CHECK(f.end_offset() == 1);
+  // The retry (not a first attempt) finds the outcome: acknowledged, nothing stored or appended.
+  auto retry = f.send_half(41);
+  REQUIRE(retry.is_ok());
+  CHECK(retry->store_ms == ack->store_ms);
+  CHECK(f.txn->half_count() == 0);
+  CHECK(f.end_offset() == 1);
 }
