@@ -44,6 +44,7 @@ class FakeTxnBroker {
     uint32_t partition = 0;
     uint32_t check_immunity_ms = 0;
     uint32_t sends = 0;        // SendHalf requests for this txn (retries included)
+    std::vector<bool> first_attempt;  // each SendHalf's flag, in order
     uint32_t record_count = 0;
     uint64_t record_id = 0;
     std::string body;
@@ -347,6 +348,7 @@ class FakeTxnBroker {
         }
         Half& h = halves_[id];
         ++h.sends;
+        h.first_attempt.push_back(r->first_attempt());
         h.topic = r->topic()->str();
         h.partition = r->partition();
         h.check_immunity_ms = r->check_immunity_ms();

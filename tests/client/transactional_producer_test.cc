@@ -154,7 +154,7 @@ TEST_CASE("a local transaction that throws ends UNKNOWN; ROLLBACK ends ROLLED_BA
   CHECK(p->end_transaction(12345, TxnAction::kCommit).status().code() == StatusCode::kNotFound);
 }
 
-TEST_CASE("a lost EndTransaction is reported in the result, not as an error; a lost SendHalf is retried with the same id") {
+TEST_CASE("a lost EndTransaction is reported in the result, not as an error; a lost SendHalf is retried with the same id, flagged as no first attempt") {
   FakeTxnBroker fake;
   auto o = options_for(fake);
   o.producer.client.request_timeout = 300ms;
@@ -176,6 +176,9 @@ TEST_CASE("a lost EndTransaction is reported in the result, not as an error; a l
   auto halves = fake.halves();
   CHECK(halves.size() == 2);  // one per transaction: the retry carried the same id
   CHECK(halves.at(retried->txn_id).sends == 2);
+  // Only the first attempt lets the broker skip its outcome lookup.
+  CHECK(halves.at(retried->txn_id).first_attempt == std::vector<bool>{true, false});
+  CHECK(halves.at(lost->txn_id).first_attempt == std::vector<bool>{true});
 }
 
 TEST_CASE("a refused half-message fails send_in_transaction and never runs the local transaction") {
