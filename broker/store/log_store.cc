@@ -15,6 +15,8 @@ namespace tidemq::broker {
 
 namespace {
 constexpr std::string_view kWorkerCounterKey = "worker_id_counter";
+// A round's WriteBatch buffer is kept for the next round up to this size.
+constexpr size_t kMaxKeptBatchBytes = 64u << 20;
 }  // namespace
 
 LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c)
@@ -299,7 +301,9 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   std::vector<Outcome> outcomes(appends.size());
   // Producer states as they were before this round, for rollback; nullopt = did not exist.
   std::unordered_map<ProducerId, std::optional<ProducerState>, ProducerIdHash> saved_producers;
-  leveldb::WriteBatch wb;
+  if (round_batch.ApproximateSize() > kMaxKeptBatchBytes) round_batch = leveldb::WriteBatch();
+  round_batch.Clear();
+  leveldb::WriteBatch& wb = round_batch;
   size_t stored = 0;
   size_t writes = 0;
   size_t pending = 0;

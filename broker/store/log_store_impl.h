@@ -123,6 +123,9 @@ struct LogStore::Impl {
   std::unordered_map<ProducerId, ProducerState, ProducerIdHash> producers;
   uint64_t worker_counter = 0;
   uint64_t round = 0;
+  // The round's WriteBatch, cleared and reused so its buffer is not grown again by doubling
+  // (copying the round's bytes) every round; replaced when a huge round left it oversized.
+  leveldb::WriteBatch round_batch;
 
   std::mutex queue_mu;
   std::condition_variable queue_cv;
