@@ -144,10 +144,7 @@ std::vector<uint32_t> LogStore::Impl::find_orphans() const {
 
 Status LogStore::open() {
   Impl& m = *impl_;
-  {
-    std::lock_guard lock(m.queue_mu);
-    if (m.running || m.stopping) return Status::internal("LogStore::open called twice");
-  }
+  if (!m.queue.fresh()) return Status::internal("LogStore::open called twice");
   const int64_t t0 = m.clock.monotonic_ms();
   auto it = m.db.iterator(/*fill_cache=*/false);
   size_t npart = 0;
@@ -171,7 +168,6 @@ Status LogStore::open() {
 
   const std::vector<uint32_t> orphans = m.find_orphans();
 
-  std::lock_guard lock(m.queue_mu);
   // Orphaned data is deleted by the writer's first round, not here: open() stays fast.
   for (uint32_t topic_id : orphans) {
     m.log->warn("deleting the data of topic id {}, which has no topic any more", topic_id);
@@ -179,12 +175,12 @@ Status LogStore::open() {
       std::lock_guard state_lock(m.state_mu);
       m.dropped.insert(topic_id);
     }
-    m.queue.push_back(Impl::Item{Impl::Append{}, [&m, topic_id] {
-                                   Status st = m.drop_data(topic_id);
-                                   if (!st.is_ok()) m.log->error("deleting topic id {}: {}", topic_id, st.to_string());
-                                 }});
+    m.queue.post_first([&m, topic_id] {
+      Status st = m.drop_data(topic_id);
+      if (!st.is_ok()) m.log->error("deleting topic id {}: {}", topic_id, st.to_string());
+    });
   }
-  m.running = true;
+  m.queue.start();
   m.writer = std::thread([&m] {
     pthread_setname_np(pthread_self(), "tmq-writer");
     m.writer_loop();
@@ -195,11 +191,7 @@ Status LogStore::open() {
 void LogStore::stop() {
   Impl& m = *impl_;
   std::lock_guard stop_lock(m.stop_mu);
-  {
-    std::lock_guard lock(m.queue_mu);
-    m.stopping = true;
-    m.queue_cv.notify_one();
-  }
+  m.queue.stop();
   if (m.writer.joinable()) {
     m.writer.join();
     m.log->info("log store stopped");
@@ -240,45 +232,19 @@ void LogStore::write(leveldb::WriteBatch wb, WriteCallback cb) {
 
 bool LogStore::Impl::enqueue(Append& a) {
   const size_t bytes = a.bytes;
-  std::lock_guard lock(queue_mu);
-  if (!running || stopping) return false;  // `a` is left as it was: the caller answers
-  const size_t now_pending = owner.pending_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-  if (now_pending > owner.pending_bytes_peak_.load(std::memory_order_relaxed)) {
-    owner.pending_bytes_peak_.store(now_pending, std::memory_order_relaxed);  // writers hold queue_mu
-  }
-  bool was_empty = queue.empty();
-  queue.push_back(Item{std::move(a), {}});
-  // The writer only waits when the queue is empty, so only the first push needs to wake it.
-  if (was_empty) queue_cv.notify_one();
-  return true;
+  // False leaves `a` as it was: the caller answers.
+  return queue.push(a, [&] {
+    const size_t now_pending = owner.pending_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+    if (now_pending > owner.pending_bytes_peak_.load(std::memory_order_relaxed)) {
+      owner.pending_bytes_peak_.store(now_pending, std::memory_order_relaxed);  // pushers hold the queue's lock
+    }
+  });
 }
 
 void LogStore::Impl::writer_loop() {
   writer_id.store(std::this_thread::get_id());
-  std::vector<Item> items;
-  std::vector<Append> appends;
-  while (true) {
-    {
-      std::unique_lock lock(queue_mu);
-      queue_cv.wait(lock, [&] { return !queue.empty() || stopping; });
-      if (queue.empty()) break;  // stopping, and everything queued before stop() is done
-      items.swap(queue);
-    }
-    // Group commit: every queued append goes into one WriteBatch; a job splits the round so it
-    // runs after the appends queued before it and before those queued after it.
-    for (Item& item : items) {
-      if (item.job) {
-        commit(appends);
-        item.job();
-      } else {
-        appends.push_back(std::move(item.append));
-      }
-    }
-    commit(appends);
-    items.clear();
-  }
-  std::lock_guard lock(queue_mu);
-  running = false;
+  // Group commit: every queued append goes into one WriteBatch; a job splits the round.
+  queue.run([this](std::vector<Append>& appends) { commit(appends); });
 }
 
 void LogStore::Impl::commit(std::vector<Append>& appends) {

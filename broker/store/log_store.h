@@ -128,7 +128,7 @@ class LogStore {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<size_t> pending_bytes_{0};
-  std::atomic<size_t> pending_bytes_peak_{0};  // written under Impl::queue_mu
+  std::atomic<size_t> pending_bytes_peak_{0};  // written under the writer queue's lock
 };
 
 }  // namespace tidemq::broker

@@ -5,7 +5,6 @@
 // the writer and read by anyone; its plain fields, `producers` and `worker_counter` belong to the
 // writer thread (and to open(), before the writer starts).
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
@@ -24,6 +23,7 @@
 #include "broker/store/log_store.h"
 #include "broker/store/producer_state.h"
 #include "broker/store/topic_registry.h"
+#include "common/round_queue.h"
 
 namespace tidemq::broker {
 
@@ -71,11 +71,6 @@ struct LogStore::Impl {
     SideWrites side;               // empty for a plain append
     std::unique_ptr<Write> write;  // set for a write(): the other fields are unused
   };
-  struct Item {
-    Append append;
-    std::function<void()> job;  // set for a job, empty for an append or a write
-  };
-
   // --- shared state lookups (any thread) ---
   // The state of a partition, or TopicNotFound / InvalidPartition. A partition the registry knows
   // but the writer has not touched yet is returned as a fresh empty state.
@@ -127,11 +122,7 @@ struct LogStore::Impl {
   // (copying the round's bytes) every round; replaced when a huge round left it oversized.
   leveldb::WriteBatch round_batch;
 
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::vector<Item> queue GUARDED_BY(queue_mu);
-  bool running GUARDED_BY(queue_mu) = false;
-  bool stopping GUARDED_BY(queue_mu) = false;
+  RoundQueue<Append> queue;  // appends, writes and jobs for the writer
   std::thread writer;
   std::atomic<std::thread::id> writer_id{};
   std::mutex stop_mu;  // serialises stop() callers around join()
@@ -147,12 +138,8 @@ R LogStore::Impl::run_on_writer(std::function<R()> fn) {
                "a LogStore job was started from the writer thread (a callback): it would deadlock");
   std::promise<R> done;
   std::future<R> result = done.get_future();
-  {
-    std::lock_guard lock(queue_mu);
-    if (!running || stopping) return Status(StatusCode::kShuttingDown, "log store is not running");
-    bool was_empty = queue.empty();
-    queue.push_back(Item{Append{}, [&fn, &done] { done.set_value(fn()); }});
-    if (was_empty) queue_cv.notify_one();
+  if (!queue.post([&fn, &done] { done.set_value(fn()); })) {
+    return Status(StatusCode::kShuttingDown, "log store is not running");
   }
   return result.get();
 }

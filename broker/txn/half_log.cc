@@ -1,8 +1,8 @@
 // HalfLog: the segment files of half-message bodies. open() (scan, torn-tail repair), the
 // group-committing log thread (writes, rolls, deletions), read(), and the live counts.
 //
-// Threads: the segment table (`segs`, `head`) is guarded by `mu` and read by anyone; the queue by
-// `queue_mu`; the head's file, its write offset, the next id and the sticky error belong to the
+// Threads: the segment table (`segs`, `head`) is guarded by `mu` and read by anyone; the queue
+// (common/round_queue.h) has its own lock; the head's file, its write offset, the next id and the sticky error belong to the
 // log thread (and to open(), before the thread starts).
 #include "broker/txn/half_log.h"
 
@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -28,6 +27,7 @@
 #include "common/check.h"
 #include "common/crc32c.h"
 #include "common/logging.h"
+#include "common/round_queue.h"
 #include "common/thread_annotations.h"
 
 namespace tidemq::broker::txn {
@@ -131,16 +131,10 @@ struct HalfLog::Impl {
     std::string payload;
     AppendCallback cb;
   };
-  struct Item {
-    Append append;
-    std::function<void()> job;  // set for a job (roll, deletion), empty for an append
-  };
-
   // Reads the records of one segment, calling `visit` for each; returns the intact length.
   Result<uint64_t> scan(const SegmentFile& f, uint32_t id, bool is_head, const Visitor& visit,
                         uint64_t& records);
-  bool post(std::function<void()> job);
-  void loop();
+  bool post(std::function<void()> job) { return queue.post(std::move(job)); }
   void commit(std::vector<Append>& appends);
   Status create_head();
   void drop_head();
@@ -157,11 +151,7 @@ struct HalfLog::Impl {
   std::map<uint32_t, Segment> segs GUARDED_BY(mu);
   uint32_t head GUARDED_BY(mu) = 0;  // 0: none, the next append creates one
 
-  std::mutex queue_mu;
-  std::condition_variable queue_cv;
-  std::vector<Item> queue GUARDED_BY(queue_mu);
-  bool running GUARDED_BY(queue_mu) = false;
-  bool stopping GUARDED_BY(queue_mu) = false;
+  RoundQueue<Append> queue;  // appends, and jobs (roll, deletion)
 
   std::mutex stop_mu;
   std::thread thread;
@@ -259,10 +249,7 @@ Result<uint64_t> HalfLog::Impl::scan(const SegmentFile& f, uint32_t id, bool is_
 
 Status HalfLog::open(const Visitor& visit) {
   Impl& m = *impl_;
-  {
-    std::lock_guard lock(m.queue_mu);
-    if (m.running || m.stopping) return Status::internal("HalfLog::open called twice or after stop");
-  }
+  if (!m.queue.fresh()) return Status::internal("HalfLog::open called twice or after stop");
   if (m.opts.dir.empty() || m.opts.segment_bytes == 0 || m.opts.max_record_bytes == 0) {
     return Status::invalid_argument("half log: dir, segment_bytes and max_record_bytes must be set");
   }
@@ -315,11 +302,10 @@ Status HalfLog::open(const Visitor& visit) {
   m.log->info("half log {}: {} segments, {} records, {} bytes, opened in {} ms", m.opts.dir, ids.size(),
               records, total, m.clock.monotonic_ms() - t0);
 
-  std::lock_guard lock(m.queue_mu);
-  m.running = true;
+  m.queue.start();
   m.thread = std::thread([&m] {
     pthread_setname_np(pthread_self(), "tmq-halflog");
-    m.loop();
+    m.queue.run([&m](std::vector<Impl::Append>& appends) { m.commit(appends); });
   });
   return Status::ok();
 }
@@ -327,11 +313,7 @@ Status HalfLog::open(const Visitor& visit) {
 void HalfLog::stop() {
   Impl& m = *impl_;
   std::lock_guard stop_lock(m.stop_mu);
-  {
-    std::lock_guard lock(m.queue_mu);
-    m.stopping = true;
-    m.queue_cv.notify_one();
-  }
+  m.queue.stop();
   if (!m.thread.joinable()) return;
   m.thread.join();
   m.head_writer.reset();
@@ -351,50 +333,9 @@ void HalfLog::append(std::string payload, AppendCallback cb) {
                                             m.opts.max_record_bytes)));
     return;
   }
-  {
-    std::lock_guard lock(m.queue_mu);
-    if (m.running && !m.stopping) {
-      // The log thread only waits when the queue is empty, so only the first push wakes it.
-      if (m.queue.empty()) m.queue_cv.notify_one();
-      m.queue.push_back(Impl::Item{Impl::Append{std::move(payload), std::move(cb)}, {}});
-      return;
-    }
-  }
-  cb(Status(StatusCode::kShuttingDown, "the half log is not running"));
-}
-
-bool HalfLog::Impl::post(std::function<void()> job) {
-  std::lock_guard lock(queue_mu);
-  if (!running || stopping) return false;
-  if (queue.empty()) queue_cv.notify_one();
-  queue.push_back(Item{{}, std::move(job)});
-  return true;
-}
-
-void HalfLog::Impl::loop() {
-  std::vector<Item> items;
-  std::vector<Append> appends;
-  while (true) {
-    {
-      std::unique_lock lock(queue_mu);
-      queue_cv.wait(lock, [&] { return !queue.empty() || stopping; });
-      if (queue.empty()) break;  // stopping, and everything queued before stop() is done
-      items.swap(queue);
-    }
-    // A job splits the round: it runs after the appends queued before it.
-    for (Item& item : items) {
-      if (item.job) {
-        commit(appends);
-        item.job();
-      } else {
-        appends.push_back(std::move(item.append));
-      }
-    }
-    commit(appends);
-    items.clear();
-  }
-  std::lock_guard lock(queue_mu);
-  running = false;
+  Impl::Append a{std::move(payload), std::move(cb)};
+  if (m.queue.push(a)) return;
+  a.cb(Status(StatusCode::kShuttingDown, "the half log is not running"));
 }
 
 Status HalfLog::Impl::create_head() {
