@@ -42,6 +42,8 @@ constexpr std::array<HandlerFn, kBodyTypes> make_table() {
   at(wire::Body::ResetOffsetsRequest) = handlers::reset_offsets;
   at(wire::Body::SendHalfRequest) = handlers::send_half;
   at(wire::Body::EndTransactionRequest) = handlers::end_transaction;
+  at(wire::Body::SendHalfBatchRequest) = handlers::send_half_batch;
+  at(wire::Body::EndTransactionBatchRequest) = handlers::end_transaction_batch;
   at(wire::Body::CheckTransactionResponse) = handlers::check_reply;  // the answer to a broker request
   at(wire::Body::HalfStatusRequest) = handlers::half_status;
   at(wire::Body::QueryHalfRequest) = handlers::query_half;

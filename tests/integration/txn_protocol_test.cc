@@ -1,7 +1,8 @@
 // The broker's transaction handlers over the wire (RawClient producers, no client library
 // producer): half-messages invisible until commit, first outcome wins, check-backs to live
 // producers of the group only (ManualClock), counted only when sent, parking and resume,
-// operator resolution, limits, producerConnection, and pending halves across a restart.
+// operator resolution, limits, producerConnection, pending halves across a restart, and
+// SendHalf / EndTransaction batches (each item on its own, size limits, dedup inside a batch).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -311,4 +312,146 @@ TEST_CASE("no half-message record or outcome key is left after resolution and th
   broker.stop();
   CHECK(txn_keys(broker.data_dir()) == 0);
   CHECK(half_log_files(broker.data_dir()) == 0);  // resolved records' segments were deleted
+}
+
+TEST_CASE("a SendHalf batch stores each half on its own: per-item acks, a bad item fails alone") {
+  test::InProcessBroker broker(txn_config());
+  REQUIRE(admin_of(broker)->update_topic({"orders", 1, -1, -1}).is_ok());
+  TxnWire p(broker.port(), "order-pg");
+
+  auto batch = p.send_half_batch({{"orders", 101}, {"nope", 102}, {"orders", 103, /*partition=*/5}, {"orders", 104}});
+  REQUIRE_MESSAGE(batch.error == W::NONE, batch.message);
+  REQUIRE(batch.items.size() == 4);
+  CHECK(batch.items[0].error == W::NONE);
+  CHECK(batch.items[0].txn_id == 101);
+  CHECK(batch.items[0].store_ms > 0);
+  CHECK(batch.items[1].error == W::TOPIC_NOT_FOUND);
+  CHECK(batch.items[1].message.find("nope") != std::string::npos);
+  CHECK(batch.items[1].txn_id == 0);
+  CHECK(batch.items[2].error == W::INVALID_PARTITION);
+  CHECK(batch.items[2].message.find("partition 5") != std::string::npos);
+  CHECK(batch.items[3].error == W::NONE);
+  CHECK(batch.items[3].txn_id == 104);
+  CHECK(batch.items[3].message.empty());
+
+  CHECK(p.query(101).state == S::PENDING);
+  CHECK(p.query(104).state == S::PENDING);
+  CHECK(p.query(102).error == W::NOT_FOUND);
+  CHECK(p.query(103).error == W::NOT_FOUND);
+  CHECK(p.half_status().pending == 2);
+  CHECK(end_offset(broker, "orders") == 0);  // stored, but in no partition
+}
+
+TEST_CASE("an EndTransaction batch ends each transaction on its own; the first outcome still wins") {
+  test::InProcessBroker broker(txn_config());
+  REQUIRE(admin_of(broker)->update_topic({"orders", 2, -1, -1}).is_ok());
+  TxnWire p(broker.port(), "order-pg");
+  REQUIRE(p.send_half("orders", 201, "commit-me", 0, /*partition=*/1).error == W::NONE);
+  REQUIRE(p.send_half("orders", 202, "drop-me").error == W::NONE);
+  auto end_offsets = [&] {
+    auto st = admin_of(broker)->topic_status("orders");
+    REQUIRE_MESSAGE(st.is_ok(), st.status().to_string());
+    return std::pair(st->partitions[0].end_offset, st->partitions[1].end_offset);
+  };
+
+  auto first = p.end_batch({{201, A::COMMIT}, {202, A::ROLLBACK}, {424242, A::COMMIT}});
+  REQUIRE_MESSAGE(first.error == W::NONE, first.message);
+  REQUIRE(first.items.size() == 3);
+  CHECK(first.items[0].error == W::NONE);
+  CHECK(first.items[0].state == S::COMMITTED);
+  CHECK(first.items[0].topic == "orders");
+  CHECK(first.items[0].partition == 1);
+  CHECK(first.items[0].offset == 0);
+  CHECK(first.items[1].error == W::NONE);
+  CHECK(first.items[1].state == S::ROLLED_BACK);
+  CHECK(first.items[1].topic.empty());
+  CHECK(first.items[2].error == W::NOT_FOUND);
+  CHECK_FALSE(first.items[2].message.empty());
+  CHECK(end_offsets() == std::pair<uint64_t, uint64_t>(0, 1));
+
+  auto again = p.end_batch({{201, A::ROLLBACK}, {202, A::COMMIT}});
+  REQUIRE_MESSAGE(again.error == W::NONE, again.message);
+  REQUIRE(again.items.size() == 2);
+  CHECK(again.items[0].error == W::NONE);
+  CHECK(again.items[0].state == S::COMMITTED);
+  CHECK(again.items[0].topic == "orders");
+  CHECK(again.items[0].partition == 1);
+  CHECK(again.items[0].offset == 0);
+  CHECK(again.items[1].error == W::NONE);
+  CHECK(again.items[1].state == S::ROLLED_BACK);
+  CHECK(end_offsets() == std::pair<uint64_t, uint64_t>(0, 1));  // nothing appended the second time
+  auto st = p.half_status();
+  CHECK(st.committed == 1);
+  CHECK(st.rolled_back == 1);
+}
+
+TEST_CASE("an empty or oversized transaction batch is refused") {
+  test::InProcessBroker broker(txn_config());
+  REQUIRE(admin_of(broker)->update_topic({"orders", 1, -1, -1}).is_ok());
+  TxnWire p(broker.port(), "order-pg");
+
+  auto no_halves = p.send_half_batch(std::vector<TxnWire::Half>{});
+  CHECK(no_halves.error == W::INVALID_ARGUMENT);
+  CHECK(no_halves.items.empty());
+  auto no_ends = p.end_batch({});
+  CHECK(no_ends.error == W::INVALID_ARGUMENT);
+  CHECK(no_ends.items.empty());
+  {  // no vector at all
+    flatbuffers::FlatBufferBuilder fbb;
+    auto frame = p.call(fbb, wire::Body::SendHalfBatchRequest, wire::CreateSendHalfBatchRequest(fbb));
+    CHECK(test::envelope_of(frame).error() == W::INVALID_ARGUMENT);
+  }
+  {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto frame = p.call(fbb, wire::Body::EndTransactionBatchRequest, wire::CreateEndTransactionBatchRequest(fbb));
+    CHECK(test::envelope_of(frame).error() == W::INVALID_ARGUMENT);
+  }
+
+  std::vector<TxnWire::Half> halves;
+  std::vector<std::pair<uint64_t, wire::TxnAction>> ends;
+  for (uint64_t id = 1; id <= 4097; ++id) {
+    halves.push_back({"orders", id, 0, "x"});
+    ends.emplace_back(id, A::ROLLBACK);
+  }
+  auto too_many_halves = p.send_half_batch(halves);
+  CHECK(too_many_halves.error == W::INVALID_ARGUMENT);
+  CHECK(too_many_halves.message.find("4096") != std::string::npos);
+  CHECK(too_many_halves.items.empty());
+  CHECK(p.half_status().pending == 0);  // none of them stored
+  auto too_many_ends = p.end_batch(ends);
+  CHECK(too_many_ends.error == W::INVALID_ARGUMENT);
+  CHECK(too_many_ends.message.find("4096") != std::string::npos);
+
+  ends.pop_back();  // 4096: at the limit, accepted (each unknown id answered on its own)
+  auto at_limit = p.end_batch(ends);
+  REQUIRE_MESSAGE(at_limit.error == W::NONE, at_limit.message);
+  REQUIRE(at_limit.items.size() == 4096);
+  CHECK(at_limit.items.front().error == W::NOT_FOUND);
+  CHECK(at_limit.items.back().error == W::NOT_FOUND);
+}
+
+TEST_CASE("the same txn id twice in one SendHalf batch is stored once and acked twice with the same store time") {
+  // ManualClock: the broker answers a duplicate with the store time mapped back from its
+  // monotonic clock, which can differ by a millisecond from the wall clock's under a real clock.
+  ManualClock clock;
+  test::InProcessBroker broker(txn_config(), nullptr, nullptr, clock);
+  REQUIRE(admin_of(broker)->update_topic({"orders", 1, -1, -1}).is_ok());
+  TxnWire p(broker.port(), "order-pg");
+  const uint64_t sent_ms = static_cast<uint64_t>(clock.now_ms());
+
+  auto batch = p.send_half_batch("orders", {301, 301});
+  REQUIRE_MESSAGE(batch.error == W::NONE, batch.message);
+  REQUIRE(batch.items.size() == 2);
+  for (const auto& item : batch.items) {
+    CHECK_MESSAGE(item.error == W::NONE, item.message);
+    CHECK(item.txn_id == 301);
+    CHECK(item.store_ms == sent_ms);
+  }
+  CHECK(p.half_status().pending == 1);
+  clock.advance_ms(1'000);
+  auto retried = p.send_half("orders", 301);  // a later retry on its own: the original ack again
+  CHECK(retried.error == W::NONE);
+  CHECK(retried.store_ms == sent_ms);
+  CHECK(p.half_status().pending == 1);
+  CHECK(end_offset(broker, "orders") == 0);
 }

@@ -6,6 +6,8 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -41,25 +43,64 @@ class TxnWire {
     uint64_t offset = 0;
     uint32_t check_count = 0;
     int64_t next_check_in_ms = 0;
+    uint64_t store_ms = 0;  // SendHalf
+    std::string topic;      // EndTransaction, COMMITTED
+    uint32_t partition = 0;
+  };
+
+  // A batch request's answer: an envelope error (and no items), or one Reply per item, in order.
+  struct BatchReply {
+    wire::ErrorCode error = wire::ErrorCode::NONE;
+    std::string message;
+    std::vector<Reply> items;
   };
 
   // One record with id `txn_id` as a half-message.
   Reply send_half(const std::string& topic, uint64_t txn_id, const std::string& body = "order",
                   uint32_t immunity_ms = 0, uint32_t partition = 0) {
-    record::BatchBuilder b;
-    record::RecordInput r;
-    r.id = txn_id;
-    r.born_ms = 1;
-    r.body = body;
-    b.add(r);
-    std::string batch = b.finish(0, 0);
     flatbuffers::FlatBufferBuilder fbb;
-    auto recs = fbb.CreateVector(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
-    auto req = wire::CreateSendHalfRequest(fbb, fbb.CreateString(topic), partition, recs, immunity_ms);
+    auto req = half_request(fbb, {topic, txn_id, partition, body, immunity_ms});
     auto frame = call(fbb, wire::Body::SendHalfRequest, req);
     Reply out = error_of(frame);
-    if (const auto* ack = envelope_of(frame).body_as_SendHalfResponse()) out.txn_id = ack->txn_id();
+    if (const auto* ack = envelope_of(frame).body_as_SendHalfResponse()) {
+      out.txn_id = ack->txn_id();
+      out.store_ms = ack->store_ms();
+    }
     return out;
+  }
+
+  // One item of a SendHalf batch.
+  struct Half {
+    std::string topic;
+    uint64_t txn_id = 0;
+    uint32_t partition = 0;
+    std::string body = "order";
+    uint32_t immunity_ms = 0;
+  };
+  BatchReply send_half_batch(const std::vector<Half>& halves) {
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<wire::SendHalfRequest>> items;
+    for (const auto& h : halves) items.push_back(half_request(fbb, h));
+    auto req = wire::CreateSendHalfBatchRequest(fbb, fbb.CreateVector(items));
+    auto frame = call(fbb, wire::Body::SendHalfBatchRequest, req);
+    BatchReply out = batch_error_of(frame);
+    if (const auto* r = envelope_of(frame).body_as_SendHalfBatchResponse(); r && r->results()) {
+      for (const auto* item : *r->results()) {
+        Reply one;
+        one.error = item->error();
+        if (item->error_message()) one.message = item->error_message()->str();
+        one.txn_id = item->txn_id();
+        one.store_ms = item->store_ms();
+        out.items.push_back(std::move(one));
+      }
+    }
+    return out;
+  }
+  // One half per id, all to partition 0 of `topic`.
+  BatchReply send_half_batch(const std::string& topic, const std::vector<uint64_t>& ids) {
+    std::vector<Half> halves;
+    for (uint64_t id : ids) halves.push_back({topic, id});
+    return send_half_batch(halves);
   }
 
   Reply end(uint64_t txn_id, wire::TxnAction action) {
@@ -70,6 +111,30 @@ class TxnWire {
       out.txn_id = txn_id;
       out.state = r->state();
       out.offset = r->offset();
+    }
+    return out;
+  }
+
+  BatchReply end_batch(const std::vector<std::pair<uint64_t, wire::TxnAction>>& ends) {
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<wire::EndTransactionRequest>> items;
+    for (const auto& [txn_id, action] : ends) items.push_back(wire::CreateEndTransactionRequest(fbb, txn_id, action));
+    auto req = wire::CreateEndTransactionBatchRequest(fbb, fbb.CreateVector(items));
+    auto frame = call(fbb, wire::Body::EndTransactionBatchRequest, req);
+    BatchReply out = batch_error_of(frame);
+    if (const auto* r = envelope_of(frame).body_as_EndTransactionBatchResponse(); r && r->results()) {
+      for (size_t i = 0; i < r->results()->size(); ++i) {
+        const auto* item = r->results()->Get(i);
+        Reply one;
+        one.error = item->error();
+        if (item->error_message()) one.message = item->error_message()->str();
+        one.txn_id = i < ends.size() ? ends[i].first : 0;
+        one.state = item->state();
+        if (item->topic()) one.topic = item->topic()->str();
+        one.partition = item->partition();
+        one.offset = item->offset();
+        out.items.push_back(std::move(one));
+      }
     }
     return out;
   }
@@ -158,6 +223,24 @@ class TxnWire {
   }
 
  private:
+  static flatbuffers::Offset<wire::SendHalfRequest> half_request(flatbuffers::FlatBufferBuilder& fbb, const Half& h) {
+    record::BatchBuilder b;
+    record::RecordInput r;
+    r.id = h.txn_id;
+    r.born_ms = 1;
+    r.body = h.body;
+    b.add(r);
+    std::string batch = b.finish(0, 0);
+    auto recs = fbb.CreateVector(reinterpret_cast<const uint8_t*>(batch.data()), batch.size());
+    return wire::CreateSendHalfRequest(fbb, fbb.CreateString(h.topic), h.partition, recs, h.immunity_ms);
+  }
+  static BatchReply batch_error_of(const std::string& frame) {
+    const auto& env = envelope_of(frame);
+    BatchReply out;
+    out.error = env.error();
+    if (env.error_message()) out.message = env.error_message()->str();
+    return out;
+  }
   static Reply error_of(const std::string& frame) {
     const auto& env = envelope_of(frame);
     Reply out;

@@ -39,9 +39,11 @@ void list_groups(Services& s, Request& r);
 void describe_group(Services& s, Request& r);
 void consumer_progress(Services& s, Request& r);
 void reset_offsets(Services& s, Request& r);
-// Transactions (txn_handlers.cc, txn_admin_handlers.cc).
+// Transactions (txn_handlers.cc, txn_batch_handlers.cc, txn_admin_handlers.cc).
 void send_half(Services& s, Request& r);
 void end_transaction(Services& s, Request& r);
+void send_half_batch(Services& s, Request& r);        // each half as a SendHalf of its own
+void end_transaction_batch(Services& s, Request& r);  // each end as an EndTransaction of its own
 void check_reply(Services& s, Request& r);  // the producer's answer to a check-back
 void half_status(Services& s, Request& r);
 void query_half(Services& s, Request& r);
