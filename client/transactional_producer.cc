@@ -67,12 +67,14 @@ struct TransactionalProducer::Impl {
     Attempts attempts;
     SteadyClock::time_point sent_at{};
     HalfCallback cb;
+    size_t bytes() const { return batch.size() + topic.size(); }
   };
   struct EndOp {
     uint64_t txn_id = 0;
     TxnAction action = TxnAction::kUnknown;
     Attempts attempts;
     EndCallback cb;
+    static size_t bytes() { return 16; }
   };
 
   const TransactionalProducerOptions opts;
@@ -84,6 +86,21 @@ struct TransactionalProducer::Impl {
   std::unique_ptr<client::CheckDispatcher> checks;
   client::ConsumePool callbacks{1};
   std::unique_ptr<client::ConnectionKeeper> keeper;
+
+  // SendHalf and EndTransaction requests are coalesced per kind: at most kMaxRequestsInFlight in
+  // flight; what is queued meanwhile goes out together as one batch request (a single item as
+  // the plain request). Under load this batches like a produce; a lone call goes out at once.
+  static constexpr uint32_t kMaxRequestsInFlight = 4;
+  static constexpr size_t kMaxBatchItems = 1024;
+  static constexpr size_t kMaxBatchBytes = size_t{1} << 20;
+  template <class Op>
+  struct Outbox {
+    std::vector<std::shared_ptr<Op>> queue;
+    uint32_t in_flight = 0;
+  };
+  std::mutex outbox_mu_;
+  Outbox<HalfOp> halves_ GUARDED_BY(outbox_mu_);
+  Outbox<EndOp> ends_ GUARDED_BY(outbox_mu_);
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
@@ -184,17 +201,85 @@ struct TransactionalProducer::Impl {
     return id;
   }
 
-  void send_half_attempt(const std::shared_ptr<HalfOp>& op) {
-    flatbuffers::FlatBufferBuilder fbb(op->batch.size() + op->topic.size() + 128);
-    // The first attempt lets the broker skip its lookup of a remembered outcome (a new txn id has
-    // none); a retry may follow an attempt that was stored and resolved meanwhile.
-    auto body = client::build_send_half(fbb, op->topic, op->partition, op->batch, op->immunity,
-                                        /*first_attempt=*/op->attempts.failures == 0);
-    op->sent_at = SteadyClock::now();
-    conn->send(fbb, wire::Body::SendHalfRequest, body, [this, op](Result<client::Frame> r) {
-      on_half_answer(op, r.is_ok() ? client::half_result_from(*r, op->txn_id, op->partition)
-                                   : Result<HalfSendResult>(r.status()));
-    });
+  // ---- coalescing (see outbox_mu_) ----
+  // The chunks of `box.queue` that may go now, each counted in flight.
+  template <class Op>
+  static std::vector<std::vector<std::shared_ptr<Op>>> take_chunks(Outbox<Op>& box) {
+    std::vector<std::vector<std::shared_ptr<Op>>> chunks;
+    size_t i = 0;
+    while (i < box.queue.size() && box.in_flight < kMaxRequestsInFlight) {
+      std::vector<std::shared_ptr<Op>> chunk;
+      size_t bytes = 0;
+      while (i < box.queue.size() && chunk.size() < kMaxBatchItems &&
+             (chunk.empty() || bytes + box.queue[i]->bytes() <= kMaxBatchBytes)) {
+        bytes += box.queue[i]->bytes();
+        chunk.push_back(std::move(box.queue[i++]));
+      }
+      ++box.in_flight;
+      chunks.push_back(std::move(chunk));
+    }
+    box.queue.erase(box.queue.begin(), box.queue.begin() + static_cast<std::ptrdiff_t>(i));
+    return chunks;
+  }
+  // Queues `op` (nullptr: none, a request finished) and sends what may go now.
+  void flush_halves(std::shared_ptr<HalfOp> op, bool request_done) {
+    std::vector<std::vector<std::shared_ptr<HalfOp>>> go;
+    {
+      std::lock_guard lock(outbox_mu_);
+      if (request_done) --halves_.in_flight;
+      if (op) halves_.queue.push_back(std::move(op));
+      go = take_chunks(halves_);
+    }
+    for (auto& chunk : go) send_halves(std::move(chunk));
+  }
+  void flush_ends(std::shared_ptr<EndOp> op, bool request_done) {
+    std::vector<std::vector<std::shared_ptr<EndOp>>> go;
+    {
+      std::lock_guard lock(outbox_mu_);
+      if (request_done) --ends_.in_flight;
+      if (op) ends_.queue.push_back(std::move(op));
+      go = take_chunks(ends_);
+    }
+    for (auto& chunk : go) send_ends(std::move(chunk));
+  }
+
+  void send_half_attempt(const std::shared_ptr<HalfOp>& op) { flush_halves(op, false); }
+
+  void send_halves(std::vector<std::shared_ptr<HalfOp>> chunk) {
+    const auto now = SteadyClock::now();
+    std::vector<client::HalfItem> items;
+    items.reserve(chunk.size());
+    size_t bytes = 128;
+    for (const auto& op : chunk) {
+      op->sent_at = now;
+      // The first attempt lets the broker skip its lookup of a remembered outcome (a new txn id
+      // has none); a retry may follow an attempt that was stored and resolved meanwhile.
+      items.push_back(client::HalfItem{&op->topic, op->partition, &op->batch, op->immunity,
+                                       /*first_attempt=*/op->attempts.failures == 0, op->txn_id});
+      bytes += op->bytes() + 64;
+    }
+    flatbuffers::FlatBufferBuilder fbb(bytes);
+    if (chunk.size() == 1) {
+      const client::HalfItem& i = items.front();
+      auto body = client::build_send_half(fbb, *i.topic, i.partition, *i.batch, i.check_immunity, i.first_attempt);
+      conn->send(fbb, wire::Body::SendHalfRequest, body, [this, op = chunk.front()](Result<client::Frame> r) {
+        flush_halves(nullptr, true);
+        on_half_answer(op, r.is_ok() ? client::half_result_from(*r, op->txn_id, op->partition)
+                                     : Result<HalfSendResult>(r.status()));
+      });
+      return;
+    }
+    auto body = client::build_send_half_batch(fbb, items);
+    conn->send(fbb, wire::Body::SendHalfBatchRequest, body,
+               [this, chunk = std::move(chunk), items = std::move(items)](Result<client::Frame> r) {
+                 flush_halves(nullptr, true);
+                 auto results = r.is_ok() ? client::half_results_from(*r, items)
+                                          : Result<std::vector<Result<HalfSendResult>>>(r.status());
+                 for (size_t i = 0; i < chunk.size(); ++i) {
+                   on_half_answer(chunk[i], results.is_ok() ? std::move((*results)[i])
+                                                            : Result<HalfSendResult>(results.status()));
+                 }
+               });
   }
 
   // I/O thread (or the calling thread once the connection is closed).
@@ -241,12 +326,33 @@ struct TransactionalProducer::Impl {
     end_attempt(op);
   }
 
-  void end_attempt(const std::shared_ptr<EndOp>& op) {
-    flatbuffers::FlatBufferBuilder fbb(64);
-    auto body = client::build_end_transaction(fbb, op->txn_id, op->action);
-    conn->send(fbb, wire::Body::EndTransactionRequest, body, [this, op](Result<client::Frame> r) {
-      on_end_answer(op, r.is_ok() ? client::end_result_from(*r) : Result<EndTransactionResult>(r.status()));
-    });
+  void end_attempt(const std::shared_ptr<EndOp>& op) { flush_ends(op, false); }
+
+  void send_ends(std::vector<std::shared_ptr<EndOp>> chunk) {
+    flatbuffers::FlatBufferBuilder fbb(64 + 32 * chunk.size());
+    if (chunk.size() == 1) {
+      auto op = chunk.front();
+      auto body = client::build_end_transaction(fbb, op->txn_id, op->action);
+      conn->send(fbb, wire::Body::EndTransactionRequest, body, [this, op](Result<client::Frame> r) {
+        flush_ends(nullptr, true);
+        on_end_answer(op, r.is_ok() ? client::end_result_from(*r) : Result<EndTransactionResult>(r.status()));
+      });
+      return;
+    }
+    std::vector<std::pair<uint64_t, TxnAction>> items;
+    items.reserve(chunk.size());
+    for (const auto& op : chunk) items.emplace_back(op->txn_id, op->action);
+    auto body = client::build_end_transaction_batch(fbb, items);
+    conn->send(fbb, wire::Body::EndTransactionBatchRequest, body,
+               [this, chunk = std::move(chunk)](Result<client::Frame> r) {
+                 flush_ends(nullptr, true);
+                 auto results = r.is_ok() ? client::end_results_from(*r, chunk.size())
+                                          : Result<std::vector<Result<EndTransactionResult>>>(r.status());
+                 for (size_t i = 0; i < chunk.size(); ++i) {
+                   on_end_answer(chunk[i], results.is_ok() ? std::move((*results)[i])
+                                                           : Result<EndTransactionResult>(results.status()));
+                 }
+               });
   }
 
   void on_end_answer(const std::shared_ptr<EndOp>& op, Result<EndTransactionResult> r) {

@@ -5,6 +5,7 @@
 
 #include "client/decode.h"
 #include "client/txn_codec.h"
+#include "client/wire_status.h"
 
 namespace tidemq::client {
 
@@ -64,6 +65,76 @@ Result<EndTransactionResult> end_result_from(const Frame& frame) {
   r.partition = resp->partition();
   r.offset = resp->offset();
   return r;
+}
+
+flatbuffers::Offset<void> build_send_half_batch(flatbuffers::FlatBufferBuilder& fbb, const std::vector<HalfItem>& items) {
+  std::vector<flatbuffers::Offset<wire::SendHalfRequest>> halves;
+  halves.reserve(items.size());
+  for (const HalfItem& i : items) {
+    auto records = fbb.CreateVector(reinterpret_cast<const uint8_t*>(i.batch->data()), i.batch->size());
+    auto t = fbb.CreateString(*i.topic);
+    halves.push_back(wire::CreateSendHalfRequest(fbb, t, i.partition, records,
+                                                 static_cast<uint32_t>(i.check_immunity.count()), i.first_attempt));
+  }
+  return wire::CreateSendHalfBatchRequest(fbb, fbb.CreateVector(halves)).Union();
+}
+
+Result<std::vector<Result<HalfSendResult>>> half_results_from(const Frame& frame, const std::vector<HalfItem>& items) {
+  const auto* resp = frame.envelope().body_as_SendHalfBatchResponse();
+  if (resp == nullptr || resp->results() == nullptr) return Status::protocol("expected SendHalfBatchResponse");
+  if (resp->results()->size() != items.size()) {
+    return Status::protocol("SendHalfBatchResponse with " + std::to_string(resp->results()->size()) +
+                            " results for " + std::to_string(items.size()) + " halves");
+  }
+  std::vector<Result<HalfSendResult>> out;
+  out.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const wire::SendHalfResult& r = *resp->results()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (r.error() != wire::ErrorCode::NONE) {
+      out.emplace_back(status_from_wire(r.error(), r.error_message()));
+      continue;
+    }
+    if (r.txn_id() != items[i].txn_id) {
+      return Status::protocol("SendHalfBatchResponse item " + std::to_string(i) + " for txn " +
+                              format_message_id(r.txn_id()) + ", sent " + format_message_id(items[i].txn_id));
+    }
+    out.emplace_back(HalfSendResult{items[i].txn_id, items[i].partition, static_cast<int64_t>(r.store_ms())});
+  }
+  return out;
+}
+
+flatbuffers::Offset<void> build_end_transaction_batch(flatbuffers::FlatBufferBuilder& fbb,
+                                                      const std::vector<std::pair<uint64_t, TxnAction>>& items) {
+  std::vector<flatbuffers::Offset<wire::EndTransactionRequest>> ends;
+  ends.reserve(items.size());
+  for (const auto& [txn_id, action] : items) {
+    ends.push_back(wire::CreateEndTransactionRequest(fbb, txn_id, txn_action_to_wire(action)));
+  }
+  return wire::CreateEndTransactionBatchRequest(fbb, fbb.CreateVector(ends)).Union();
+}
+
+Result<std::vector<Result<EndTransactionResult>>> end_results_from(const Frame& frame, size_t count) {
+  const auto* resp = frame.envelope().body_as_EndTransactionBatchResponse();
+  if (resp == nullptr || resp->results() == nullptr) return Status::protocol("expected EndTransactionBatchResponse");
+  if (resp->results()->size() != count) {
+    return Status::protocol("EndTransactionBatchResponse with " + std::to_string(resp->results()->size()) +
+                            " results for " + std::to_string(count) + " ends");
+  }
+  std::vector<Result<EndTransactionResult>> out;
+  out.reserve(count);
+  for (const wire::EndTransactionResult* r : *resp->results()) {
+    if (r->error() != wire::ErrorCode::NONE) {
+      out.emplace_back(status_from_wire(r->error(), r->error_message()));
+      continue;
+    }
+    EndTransactionResult e;
+    e.state = txn_state_from_wire(r->state());
+    e.topic = r->topic() ? r->topic()->str() : std::string();
+    e.partition = r->partition();
+    e.offset = r->offset();
+    out.emplace_back(std::move(e));
+  }
+  return out;
 }
 
 Result<CheckRequest> check_request_from(const Frame& frame) {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "client/connection.h"
 #include "common/status.h"
@@ -28,6 +30,24 @@ flatbuffers::Offset<void> build_end_transaction(flatbuffers::FlatBufferBuilder& 
 // Answers. ProtocolError when the frame holds another body, or answers another transaction.
 Result<HalfSendResult> half_result_from(const Frame& frame, uint64_t txn_id, uint32_t partition);
 Result<EndTransactionResult> end_result_from(const Frame& frame);
+
+// Batches (SendHalfBatchRequest / EndTransactionBatchRequest): several requests in one, each
+// handled on its own by the broker. The answers are one Result per item, in item order (an
+// item's error as its Status); ProtocolError for the whole frame when it holds another body, a
+// different number of results, or an ack for another transaction.
+struct HalfItem {
+  const std::string* topic = nullptr;
+  uint32_t partition = 0;
+  const std::string* batch = nullptr;  // one record, id == txn_id
+  std::chrono::milliseconds check_immunity{0};
+  bool first_attempt = false;
+  uint64_t txn_id = 0;
+};
+flatbuffers::Offset<void> build_send_half_batch(flatbuffers::FlatBufferBuilder& fbb, const std::vector<HalfItem>& items);
+Result<std::vector<Result<HalfSendResult>>> half_results_from(const Frame& frame, const std::vector<HalfItem>& items);
+flatbuffers::Offset<void> build_end_transaction_batch(flatbuffers::FlatBufferBuilder& fbb,
+                                                      const std::vector<std::pair<uint64_t, TxnAction>>& items);
+Result<std::vector<Result<EndTransactionResult>>> end_results_from(const Frame& frame, size_t count);
 
 // A broker check-back request, decoded.
 struct CheckRequest {

@@ -332,57 +332,57 @@ class FakeTxnBroker {
         return;
       }
       case wire::Body::SendHalfRequest: {
-        const auto* r = env->body_as_SendHalfRequest();
-        std::string batch(reinterpret_cast<const char*>(r->records()->data()), r->records()->size());
-        uint64_t id = 0;
-        uint32_t count = 0;
-        std::string body;
-        if (!record::for_each_record(batch, [&](const record::RecordView& rec) {
-               id = rec.id;
-               body = rec.body;
-               ++count;
-             }).is_ok()) {
-          ++bad_frames_;
-          lock.unlock();
-          return reply_error(to, corr, wire::ErrorCode::CORRUPT_MESSAGE);
-        }
-        Half& h = halves_[id];
-        ++h.sends;
-        h.first_attempt.push_back(r->first_attempt());
-        h.topic = r->topic()->str();
-        h.partition = r->partition();
-        h.check_immunity_ms = r->check_immunity_ms();
-        h.record_count = count;
-        h.record_id = id;
-        h.body = body;
+        auto id = store_half(*env->body_as_SendHalfRequest());
         cv_.notify_all();
         lock.unlock();
+        if (!id) return reply_error(to, corr, wire::ErrorCode::CORRUPT_MESSAGE);
         reply(to, corr, wire::Body::SendHalfResponse,
-              [&](auto& fbb) { return wire::CreateSendHalfResponse(fbb, id, 1'767'225'600'000).Union(); });
+              [&](auto& fbb) { return wire::CreateSendHalfResponse(fbb, *id, kStoreMs).Union(); });
+        return;
+      }
+      case wire::Body::SendHalfBatchRequest: {
+        std::vector<std::optional<uint64_t>> ids;
+        for (const wire::SendHalfRequest* r : *env->body_as_SendHalfBatchRequest()->halves()) ids.push_back(store_half(*r));
+        cv_.notify_all();
+        lock.unlock();
+        reply(to, corr, wire::Body::SendHalfBatchResponse, [&](auto& fbb) {
+          std::vector<flatbuffers::Offset<wire::SendHalfResult>> results;
+          for (const auto& id : ids) {
+            results.push_back(id ? wire::CreateSendHalfResult(fbb, wire::ErrorCode::NONE, 0, *id, kStoreMs)
+                                 : wire::CreateSendHalfResult(fbb, wire::ErrorCode::CORRUPT_MESSAGE));
+          }
+          return wire::CreateSendHalfBatchResponse(fbb, fbb.CreateVector(results)).Union();
+        });
         return;
       }
       case wire::Body::EndTransactionRequest: {
-        const auto* r = env->body_as_EndTransactionRequest();
-        auto it = halves_.find(r->txn_id());
-        if (it == halves_.end()) {
-          lock.unlock();
-          return reply_error(to, corr, wire::ErrorCode::NOT_FOUND);
-        }
-        Half& h = it->second;
-        h.ends.push_back(r->action());
-        if (!h.outcome && r->action() == wire::TxnAction::COMMIT) {
-          h.outcome = wire::TxnState::COMMITTED;
-          h.offset = next_offset_++;
-        } else if (!h.outcome && r->action() == wire::TxnAction::ROLLBACK) {
-          h.outcome = wire::TxnState::ROLLED_BACK;
-        }
-        const wire::TxnState state = h.outcome.value_or(wire::TxnState::PENDING);
-        const Half copy = h;
+        auto half = end_half(*env->body_as_EndTransactionRequest());
         cv_.notify_all();
         lock.unlock();
+        if (!half) return reply_error(to, corr, wire::ErrorCode::NOT_FOUND);
         reply(to, corr, wire::Body::EndTransactionResponse, [&](auto& fbb) {
-          return wire::CreateEndTransactionResponseDirect(fbb, state, copy.topic.c_str(), copy.partition, copy.offset)
+          return wire::CreateEndTransactionResponseDirect(fbb, half->outcome.value_or(wire::TxnState::PENDING),
+                                                          half->topic.c_str(), half->partition, half->offset)
               .Union();
+        });
+        return;
+      }
+      case wire::Body::EndTransactionBatchRequest: {
+        std::vector<std::optional<Half>> ended;
+        for (const wire::EndTransactionRequest* r : *env->body_as_EndTransactionBatchRequest()->ends()) {
+          ended.push_back(end_half(*r));
+        }
+        cv_.notify_all();
+        lock.unlock();
+        reply(to, corr, wire::Body::EndTransactionBatchResponse, [&](auto& fbb) {
+          std::vector<flatbuffers::Offset<wire::EndTransactionResult>> results;
+          for (const auto& h : ended) {
+            results.push_back(h ? wire::CreateEndTransactionResultDirect(
+                                      fbb, wire::ErrorCode::NONE, nullptr, h->outcome.value_or(wire::TxnState::PENDING),
+                                      h->topic.c_str(), h->partition, h->offset)
+                                : wire::CreateEndTransactionResult(fbb, wire::ErrorCode::NOT_FOUND));
+          }
+          return wire::CreateEndTransactionBatchResponse(fbb, fbb.CreateVector(results)).Union();
         });
         return;
       }
@@ -391,6 +391,49 @@ class FakeTxnBroker {
         reply_error(to, corr, wire::ErrorCode::UNSUPPORTED);
         return;
     }
+  }
+
+  static constexpr uint64_t kStoreMs = 1'767'225'600'000;
+
+  // A SendHalf (alone or in a batch): recorded; its txn id, or nullopt for a corrupt batch.
+  std::optional<uint64_t> store_half(const wire::SendHalfRequest& r) {
+    std::string batch(reinterpret_cast<const char*>(r.records()->data()), r.records()->size());
+    uint64_t id = 0;
+    uint32_t count = 0;
+    std::string body;
+    if (!record::for_each_record(batch, [&](const record::RecordView& rec) {
+           id = rec.id;
+           body = rec.body;
+           ++count;
+         }).is_ok()) {
+      ++bad_frames_;
+      return std::nullopt;
+    }
+    Half& h = halves_[id];
+    ++h.sends;
+    h.first_attempt.push_back(r.first_attempt());
+    h.topic = r.topic()->str();
+    h.partition = r.partition();
+    h.check_immunity_ms = r.check_immunity_ms();
+    h.record_count = count;
+    h.record_id = id;
+    h.body = body;
+    return id;
+  }
+  // An EndTransaction (alone or in a batch): the first COMMIT/ROLLBACK wins; the half after it,
+  // or nullopt for an unknown txn id.
+  std::optional<Half> end_half(const wire::EndTransactionRequest& r) {
+    auto it = halves_.find(r.txn_id());
+    if (it == halves_.end()) return std::nullopt;
+    Half& h = it->second;
+    h.ends.push_back(r.action());
+    if (!h.outcome && r.action() == wire::TxnAction::COMMIT) {
+      h.outcome = wire::TxnState::COMMITTED;
+      h.offset = next_offset_++;
+    } else if (!h.outcome && r.action() == wire::TxnAction::ROLLBACK) {
+      h.outcome = wire::TxnState::ROLLED_BACK;
+    }
+    return h;
   }
 
   asio::io_context io_;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "tests/client/fake_txn_broker.h"
@@ -325,4 +326,67 @@ TEST_CASE("async calls call back on the callback thread; blocking calls from the
   }) == 0);
   CHECK(inline_cb);
   CHECK(p->end_transaction(id, TxnAction::kCommit).status().code() == StatusCode::kShuttingDown);
+}
+
+TEST_CASE("calls queued while requests are in flight go out together as batch requests, each answered on its own") {
+  FakeTxnBroker fake;
+  auto o = options_for(fake);
+  o.producer.client.request_timeout = 300ms;
+  o.producer.retries = 2;
+  auto p = make(o, std::make_shared<TestChecker>());
+  // The first four requests (the most in flight per kind) go unanswered until they time out:
+  // meanwhile everything else is queued, then sent in batches.
+  constexpr int kCount = 200;
+  fake.drop_next(wire::Body::SendHalfRequest, 4);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Result<HalfSendResult>> acks;
+  for (int i = 0; i < kCount; ++i) {
+    p->send_half_async(order("o" + std::to_string(i)), [&](const Result<HalfSendResult>& r) {
+      std::lock_guard lock(mu);
+      acks.push_back(r);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, 20s, [&] { return acks.size() == kCount; }));
+  }
+  std::set<uint64_t> ids;
+  for (const auto& a : acks) {
+    REQUIRE_MESSAGE(a.is_ok(), a.status().to_string());
+    ids.insert(a->txn_id);
+  }
+  CHECK(ids.size() == kCount);
+  CHECK(fake.received(wire::Body::SendHalfBatchRequest) >= 1);
+  auto halves = fake.halves();
+  CHECK(halves.size() == kCount);
+  size_t retried = 0;
+  for (const auto& [id, h] : halves) {
+    CHECK(h.first_attempt.front());  // batched or not, a first attempt is flagged as one
+    retried += h.sends > 1 ? 1 : 0;
+  }
+  CHECK(retried == 4);
+
+  fake.drop_next(wire::Body::EndTransactionRequest, 4);
+  std::vector<Result<EndTransactionResult>> ends;
+  for (uint64_t id : ids) {
+    p->end_transaction_async(id, TxnAction::kCommit, [&](const Result<EndTransactionResult>& r) {
+      std::lock_guard lock(mu);
+      ends.push_back(r);
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(cv.wait_for(lock, 20s, [&] { return ends.size() == kCount; }));
+  }
+  std::set<uint64_t> offsets;
+  for (const auto& e : ends) {
+    REQUIRE_MESSAGE(e.is_ok(), e.status().to_string());
+    CHECK(e->state == TxnState::kCommitted);
+    offsets.insert(e->offset);
+  }
+  CHECK(offsets.size() == kCount);  // each committed once
+  CHECK(fake.received(wire::Body::EndTransactionBatchRequest) >= 1);
 }

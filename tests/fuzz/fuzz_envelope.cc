@@ -519,6 +519,39 @@ void walk_body(Sink& s, const Envelope& env) {
         });
       }
       return;
+    case Body::SendHalfBatchRequest:
+      if (auto* b = env.body_as_SendHalfBatchRequest()) {
+        walk_tables(s, b->halves(), [&](const SendHalfRequest* h) {
+          walk(s, h->topic());
+          s.mix(h->partition() ^ h->check_immunity_ms() ^ static_cast<uint64_t>(h->first_attempt()));
+          walk_records(s, h->records());
+        });
+      }
+      return;
+    case Body::SendHalfBatchResponse:
+      if (auto* b = env.body_as_SendHalfBatchResponse()) {
+        walk_tables(s, b->results(), [&](const SendHalfResult* r) {
+          s.mix(static_cast<uint64_t>(r->error()) ^ r->txn_id() ^ r->store_ms());
+          walk(s, r->error_message());
+        });
+      }
+      return;
+    case Body::EndTransactionBatchRequest:
+      if (auto* b = env.body_as_EndTransactionBatchRequest()) {
+        walk_tables(s, b->ends(), [&](const EndTransactionRequest* e) {
+          s.mix(e->txn_id() + static_cast<uint64_t>(e->action()));
+        });
+      }
+      return;
+    case Body::EndTransactionBatchResponse:
+      if (auto* b = env.body_as_EndTransactionBatchResponse()) {
+        walk_tables(s, b->results(), [&](const EndTransactionResult* r) {
+          s.mix(static_cast<uint64_t>(r->error()) ^ static_cast<uint64_t>(r->state()) ^ r->partition() ^ r->offset());
+          walk(s, r->error_message());
+          walk(s, r->topic());
+        });
+      }
+      return;
   }
   TIDEMQ_FUZZ_CHECK(false && "known body types are all handled above");
 }

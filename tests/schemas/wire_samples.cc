@@ -246,6 +246,29 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
           CreateProducerInfoDirect(fbb, "order-service-1", "127.0.0.1:5000", 1'767'225'600'000, 7)};
       return CreateProducerConnectionResponseDirect(fbb, &producers).Union();
     }
+    case Body::SendHalfBatchRequest: {
+      std::vector<fb::Offset<SendHalfRequest>> halves = {
+          CreateSendHalfRequest(fbb, fbb.CreateString("orders"), 1, bytes(fbb, sample_record_batch(1, 0)), 0, true),
+          CreateSendHalfRequest(fbb, fbb.CreateString("orders"), 0, bytes(fbb, sample_record_batch(1, 0)), 60'000)};
+      return CreateSendHalfBatchRequestDirect(fbb, &halves).Union();
+    }
+    case Body::SendHalfBatchResponse: {
+      std::vector<fb::Offset<SendHalfResult>> results = {
+          CreateSendHalfResultDirect(fbb, ErrorCode::NONE, nullptr, 0x1234, 1'767'225'600'000),
+          CreateSendHalfResultDirect(fbb, ErrorCode::TOPIC_NOT_FOUND, "topic 'x' does not exist")};
+      return CreateSendHalfBatchResponseDirect(fbb, &results).Union();
+    }
+    case Body::EndTransactionBatchRequest: {
+      std::vector<fb::Offset<EndTransactionRequest>> ends = {CreateEndTransactionRequest(fbb, 0x1234, TxnAction::COMMIT),
+                                                             CreateEndTransactionRequest(fbb, 0x1235, TxnAction::ROLLBACK)};
+      return CreateEndTransactionBatchRequestDirect(fbb, &ends).Union();
+    }
+    case Body::EndTransactionBatchResponse: {
+      std::vector<fb::Offset<EndTransactionResult>> results = {
+          CreateEndTransactionResultDirect(fbb, ErrorCode::NONE, nullptr, TxnState::COMMITTED, "orders", 1, 42),
+          CreateEndTransactionResultDirect(fbb, ErrorCode::NOT_FOUND, "no transaction 0000000000001235")};
+      return CreateEndTransactionBatchResponseDirect(fbb, &results).Union();
+    }
   }
   return 0;
 }
