@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <system_error>
@@ -546,6 +547,12 @@ void HalfLog::collect() {
     }
     m.remove_dead(ids);
   });
+}
+
+void HalfLog::barrier() {
+  std::promise<void> done;
+  std::future<void> reached = done.get_future();
+  if (impl_->post([&done] { done.set_value(); })) reached.wait();
 }
 
 std::vector<HalfSegmentInfo> HalfLog::segments() const {

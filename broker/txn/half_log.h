@@ -105,6 +105,10 @@ class HalfLog {
   // segments none of whose records were retained are only deleted here.
   void collect();
 
+  // Blocks until everything queued before it (appends, deletions, rolls) has been done; returns
+  // at once when the log is not running. Not from the log thread or its callbacks.
+  void barrier();
+
   std::vector<HalfSegmentInfo> segments() const;  // oldest first
   uint64_t bytes() const;                          // all segments
 

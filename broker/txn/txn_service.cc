@@ -157,8 +157,11 @@ void TxnService::stop() {
 }
 
 void TxnService::drain() {
-  std::unique_lock lock(flight_mu_);
-  flight_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  {
+    std::unique_lock lock(flight_mu_);
+    flight_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  }
+  half_log_->barrier();  // and the segment deletions and rolls those operations queued
 }
 
 void TxnService::begin_op() {

@@ -84,7 +84,8 @@ class TxnService {
   // (its callback ran). Blocking; idempotent. Call before LogStore::stop and before the blocking
   // pool stops (in-flight operations need both).
   void stop();
-  // Blocking: waits until no operation is in flight (tests; stop() uses it).
+  // Blocking: waits until no operation is in flight and the half log has done what they queued
+  // (segment deletions, rolls). Tests; stop() uses it.
   void drain();
 
   // Stores a half-message: invisible, in no partition, checked back when unresolved.
