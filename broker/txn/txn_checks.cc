@@ -177,12 +177,22 @@ void TxnService::send_check(Pick p, HalfRecord rec) {
   req.partition = rec.partition;
   req.batch = std::move(rec.batch);
   req.check_count = p.check_count;
+  // Outstanding from before the send: a reply can arrive before finish_check runs, and must find
+  // (and clear) it then, not leave a stale one behind.
   std::optional<uint64_t> sent_to;
   for (uint64_t session : p.sessions) {
+    {
+      std::lock_guard lock(mu_);
+      outstanding_[p.txn_id] = Outstanding{session, clock_.monotonic_ms() + opt_.check_reply_timeout_ms};
+    }
     if (sender_.send(session, req)) {
       sent_to = session;
       break;
     }
+  }
+  if (!sent_to) {
+    std::lock_guard lock(mu_);
+    outstanding_.erase(p.txn_id);
   }
   if (!sent_to) {
     logger_->info("check {} of transaction {:016x} not sent: none of its group's {} producers is still there",
@@ -199,11 +209,7 @@ void TxnService::finish_check(uint64_t txn_id, std::optional<uint64_t> sent_to, 
     HalfMeta* m = index_.find(txn_id);
     TIDEMQ_CHECK(m != nullptr && m->op == HalfOp::kChecking, "a transaction being checked left the index");
     m->op = HalfOp::kNone;
-    if (sent_to) {
-      outstanding_[txn_id] = Outstanding{*sent_to, clock_.monotonic_ms() + opt_.check_reply_timeout_ms};
-    } else {
-      index_.set_check_count(*m, m->check_count - 1);  // counted only when sent
-    }
+    if (!sent_to) index_.set_check_count(*m, m->check_count - 1);  // counted only when sent
     index_.schedule(*m, due_mono);
     waiters = take_waiters(txn_id);
   }

@@ -428,3 +428,22 @@ TEST_CASE("an end arriving while a check update is in flight waits for it, then 
   f.advance(f.opt.check_interval_ms);
   CHECK(f.sender.take().empty());
 }
+
+TEST_CASE("a reply that arrives before the check's bookkeeping is done still ends the check") {
+  TxnFixture f;
+  f.sender.on_send = [&](uint64_t session, const CheckRequest& r) {
+    // The producer answers UNKNOWN at once, and by then a whole interval has passed.
+    f.clock.advance_ms(f.opt.check_interval_ms);
+    f.txn->on_check_reply(session, r.txn_id, Action::kUnknown);
+  };
+  f.start();
+  f.sender.set_live("pg", {1});
+  f.must_send_half(1);
+  f.advance(f.opt.transaction_timeout_ms);
+  CHECK(f.sender.take().size() == 1);
+  // Due again now: the answered check is not outstanding (no wait for check_reply_timeout).
+  f.round();
+  auto second = f.sender.take();
+  REQUIRE(second.size() == 1);
+  CHECK(second.front().request.check_count == 2);
+}

@@ -7,6 +7,7 @@
 #include <asio/thread_pool.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -37,11 +38,16 @@ class FakeSender : public broker::txn::CheckSender {
     return out;  // sorted: a std::set
   }
   bool send(uint64_t session, const broker::txn::CheckRequest& request) override {
-    std::lock_guard lock(mu_);
-    if (gone_.contains(session)) return false;
-    sent_.push_back(Sent{session, request});
+    {
+      std::lock_guard lock(mu_);
+      if (gone_.contains(session)) return false;
+      sent_.push_back(Sent{session, request});
+    }
+    if (on_send) on_send(session, request);
     return true;
   }
+  // Runs inside send(), after it succeeded (a producer answering at once). Set before start().
+  std::function<void(uint64_t session, const broker::txn::CheckRequest&)> on_send;
 
   void set_live(const std::string& group, std::set<uint64_t> sessions) {
     std::lock_guard lock(mu_);
