@@ -27,7 +27,8 @@ struct TxnOptions {
   // which a segment's live records are moved to the head so it can go. It must stay well below
   // outcome_retention: a resolved transaction's record must be gone before its outcome is.
   uint32_t half_log_segment_bytes = 64u << 20;
-  // Bodies of halves not yet checked kept in memory for their commit, at most this many bytes.
+  // Bodies of halves not yet checked kept in memory for their commit, at most this many bytes
+  // (bodies and their map entries).
   size_t young_body_bytes = 64u << 20;
   int64_t half_log_compact_ms = 3'600'000;
 };

@@ -252,10 +252,13 @@ Result<Outcome> TxnService::lookup_outcome(uint64_t txn_id) const {
 // ---------------------------------------------------------------------------------------------
 // young bodies
 
+// A young body's bytes as counted against young_body_bytes: the batch and its map entry.
+size_t TxnService::young_cost(const std::string& batch) { return batch.size() + kYoungEntryBytes; }
+
 void TxnService::keep_body(uint64_t txn_id, std::string batch) {
   std::lock_guard lock(mu_);
-  if (young_bytes_ + batch.size() > opt_.young_body_bytes) return;  // read from the half log instead
-  young_bytes_ += batch.size();
+  if (young_bytes_ + young_cost(batch) > opt_.young_body_bytes) return;  // read from the half log instead
+  young_bytes_ += young_cost(batch);
   young_.insert_or_assign(txn_id, std::move(batch));
 }
 
@@ -263,7 +266,7 @@ std::optional<std::string> TxnService::take_body(uint64_t txn_id) {
   auto it = young_.find(txn_id);
   if (it == young_.end()) return std::nullopt;
   std::string batch = std::move(it->second);
-  young_bytes_ -= batch.size();
+  young_bytes_ -= young_cost(batch);
   young_.erase(it);
   return batch;
 }

@@ -185,6 +185,10 @@ class TxnService {
   // Young bodies: a half's batch kept in memory from its SendHalf until it is resolved or first
   // checked (within young_body_bytes), so the usual quick commit needs no read and no pool hop.
   void keep_body(uint64_t txn_id, std::string batch);
+  // A map entry's own memory (node, key, string header, bucket), so many tiny bodies also stay
+  // within young_body_bytes.
+  static constexpr size_t kYoungEntryBytes = 80;
+  static size_t young_cost(const std::string& batch);
   std::optional<std::string> take_body(uint64_t txn_id) REQUIRES(mu_);
   void drop_body(uint64_t txn_id) REQUIRES(mu_);
   void rollback(uint64_t txn_id, OutcomeRecord outcome, EndCallback cb);
