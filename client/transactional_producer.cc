@@ -221,26 +221,24 @@ struct TransactionalProducer::Impl {
     box.queue.erase(box.queue.begin(), box.queue.begin() + static_cast<std::ptrdiff_t>(i));
     return chunks;
   }
-  // Queues `op` (nullptr: none, a request finished) and sends what may go now.
-  void flush_halves(std::shared_ptr<HalfOp> op, bool request_done) {
-    std::vector<std::vector<std::shared_ptr<HalfOp>>> go;
+  // Queues `op` (nullptr: none) into `box`, counts a finished request out when `request_done`,
+  // and hands each chunk that may go now to `send`.
+  template <class Op, class Send>
+  void flush(Outbox<Op>& box, std::shared_ptr<Op> op, bool request_done, Send send) {
+    std::vector<std::vector<std::shared_ptr<Op>>> go;
     {
       std::lock_guard lock(outbox_mu_);
-      if (request_done) --halves_.in_flight;
-      if (op) halves_.queue.push_back(std::move(op));
-      go = take_chunks(halves_);
+      if (request_done) --box.in_flight;
+      if (op) box.queue.push_back(std::move(op));
+      go = take_chunks(box);
     }
-    for (auto& chunk : go) send_halves(std::move(chunk));
+    for (auto& chunk : go) send(std::move(chunk));
+  }
+  void flush_halves(std::shared_ptr<HalfOp> op, bool request_done) {
+    flush(halves_, std::move(op), request_done, [this](auto chunk) { send_halves(std::move(chunk)); });
   }
   void flush_ends(std::shared_ptr<EndOp> op, bool request_done) {
-    std::vector<std::vector<std::shared_ptr<EndOp>>> go;
-    {
-      std::lock_guard lock(outbox_mu_);
-      if (request_done) --ends_.in_flight;
-      if (op) ends_.queue.push_back(std::move(op));
-      go = take_chunks(ends_);
-    }
-    for (auto& chunk : go) send_ends(std::move(chunk));
+    flush(ends_, std::move(op), request_done, [this](auto chunk) { send_ends(std::move(chunk)); });
   }
 
   void send_half_attempt(const std::shared_ptr<HalfOp>& op) { flush_halves(op, false); }
