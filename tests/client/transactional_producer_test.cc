@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -334,10 +335,10 @@ TEST_CASE("calls queued while requests are in flight go out together as batch re
   o.producer.client.request_timeout = 300ms;
   o.producer.retries = 2;
   auto p = make(o, std::make_shared<TestChecker>());
-  // The first four requests (the most in flight per kind) go unanswered until they time out:
-  // meanwhile everything else is queued, then sent in batches.
+  // The first request goes at once and stays unanswered until it times out: meanwhile the other
+  // calls are queued and sent in batch requests (Nagle's rule).
   constexpr int kCount = 200;
-  fake.drop_next(wire::Body::SendHalfRequest, 4);
+  fake.drop_next(wire::Body::SendHalfRequest, 1);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<Result<HalfSendResult>> acks;
@@ -366,9 +367,9 @@ TEST_CASE("calls queued while requests are in flight go out together as batch re
     CHECK(h.first_attempt.front());  // batched or not, a first attempt is flagged as one
     retried += h.sends > 1 ? 1 : 0;
   }
-  CHECK(retried == 4);
+  CHECK(retried == 1);
 
-  fake.drop_next(wire::Body::EndTransactionRequest, 4);
+  fake.drop_next(wire::Body::EndTransactionRequest, 1);
   std::vector<Result<EndTransactionResult>> ends;
   for (uint64_t id : ids) {
     p->end_transaction_async(id, TxnAction::kCommit, [&](const Result<EndTransactionResult>& r) {
@@ -389,4 +390,33 @@ TEST_CASE("calls queued while requests are in flight go out together as batch re
   }
   CHECK(offsets.size() == kCount);  // each committed once
   CHECK(fake.received(wire::Body::EndTransactionBatchRequest) >= 1);
+}
+
+TEST_CASE("a call made while another of its kind is in flight goes out within the linger, not after that answer") {
+  FakeTxnBroker fake;
+  auto o = options_for(fake);
+  o.producer.client.request_timeout = 3s;  // the dropped first request ends no sooner (close waits for it)
+  o.producer.retries = 0;
+  auto p = make(o, std::make_shared<TestChecker>());
+  fake.drop_next(wire::Body::SendHalfRequest, 1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool first_done = false;
+  std::optional<Result<HalfSendResult>> second;
+  p->send_half_async(order("first"), [&](const Result<HalfSendResult>&) {
+    std::lock_guard lock(mu);
+    first_done = true;
+  });
+  REQUIRE(fake.wait_received(wire::Body::SendHalfRequest, 1));
+  p->send_half_async(order("second"), [&](const Result<HalfSendResult>& r) {
+    std::lock_guard lock(mu);
+    second = r;
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  REQUIRE(cv.wait_for(lock, 2500ms, [&] { return second.has_value(); }));
+  CHECK(second->is_ok());
+  CHECK_FALSE(first_done);  // still waiting for its answer: the second did not wait for it
+  lock.unlock();
+  p->close();  // after the first timed out
 }
