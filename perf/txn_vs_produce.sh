@@ -5,7 +5,10 @@
 # Prints per-run and median msgs/s and the ratio of the medians.
 #
 # A transaction cannot be batched with others (one SendHalf and one EndTransaction each), so the
-# txn workload gets its throughput from concurrency: --inflight transactions per producer.
+# txn workload gets its throughput from concurrency: --inflight transactions per producer. The
+# default, 512, is where txn throughput stops growing on the 2-vCPU machine (perf/RESULTS.md:
+# 256 → 37–41k, 512 → 41–44k, 1,024 → 43k, 2,048 → 42–44k txn/s): both workloads run as fast as
+# they can, produce with batches, txn with enough transactions in flight.
 #
 # Each run lasts --duration seconds (default 20), the same for both workloads: sustained rates,
 # each paying for the LevelDB memtable flushes and compactions its own writes cause. With --count
@@ -17,7 +20,7 @@ set -euo pipefail
 ROUNDS=3
 FLUSH=sync
 LENGTH=(--duration 20)
-INFLIGHT=256
+INFLIGHT=512
 while (($#)); do
   case "$1" in
     --rounds) ROUNDS=${2:?}; shift 2 ;;
@@ -25,7 +28,7 @@ while (($#)); do
     --duration) LENGTH=(--duration "${2:?}"); shift 2 ;;
     --count) LENGTH=(--count "${2:?}"); shift 2 ;;
     --inflight) INFLIGHT=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
