@@ -15,6 +15,8 @@
 #include "broker/net/session_registry.h"
 #include "broker/net/write_pressure.h"
 #include "broker/periodic_job.h"
+#include "broker/schedule/delay_store.h"
+#include "broker/schedule/retry_service.h"
 #include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/group_config_store.h"
@@ -63,6 +65,9 @@ struct Broker::Impl {
   std::unique_ptr<SessionCheckSender> check_sender;
   std::unique_ptr<txn::TxnService> txn;
   std::unique_ptr<PeriodicJob> check_job;  // the check-back scheduler's rounds
+  std::unique_ptr<DelayStore> delays;
+  std::unique_ptr<RetryService> retries;
+  std::unique_ptr<PeriodicJob> delay_job;  // moves due scheduled messages into their topics
   bool started = false;
   bool stopped = false;
 
@@ -160,9 +165,15 @@ Status Broker::start() {
   m.txn = std::make_unique<txn::TxnService>(*m.db, *m.log, *m.topics, m.clock, txn::txn_options(m.config),
                                             *m.check_sender, m.executors->blocking());
   TIDEMQ_RETURN_IF_ERROR(m.txn->open());
+  m.delays = std::make_unique<DelayStore>(*m.db, *m.log, m.clock, DelayOptions{m.config.delay_max_per_tick});
+  TIDEMQ_RETURN_IF_ERROR(m.delays->open());
+  m.retries = std::make_unique<RetryService>(*m.topics, *m.group_configs, *m.offsets, *m.log, *m.delays, m.clock,
+                                             m.config.max_message_bytes,
+                                             [g = m.groups.get()](const TopicConfig& t) { g->topic_changed(t.name); });
   m.services.reset(new Services{m.config, m.clock, *m.db, *m.topics, *m.log, *m.long_poll, *m.groups,
                                 *m.offsets, *m.group_configs, *m.rate_limiters, m.sessions, m.metrics,
-                                *m.pressure, *m.disk, *m.txn, m.executors->blocking(), m.clock.monotonic_ms(), ""});
+                                *m.pressure, *m.disk, *m.txn, *m.delays, *m.retries, m.executors->blocking(),
+                                m.clock.monotonic_ms(), ""});
   m.dispatcher = std::make_unique<Dispatcher>(*m.services);
   SessionLimits limits;
   limits.max_frame_bytes = m.config.max_frame_bytes;
@@ -188,6 +199,15 @@ Status Broker::start() {
                                               std::chrono::milliseconds(m.config.check_scan_ms),
                                               [t = m.txn.get()] { t->run_checks(); });
   m.check_job->start();
+  m.delay_job = std::make_unique<PeriodicJob>(m.executors->io(), m.executors->blocking(),
+                                              std::chrono::milliseconds(m.config.delay_tick_ms), [d = m.delays.get()] {
+                                                auto n = d->move_due();
+                                                if (!n.is_ok()) {
+                                                  logging::get("schedule")->warn("moving due messages: {}",
+                                                                                 n.status().to_string());
+                                                }
+                                              });
+  m.delay_job->start();
   m.executors->start();
   return Status::ok();
 }
@@ -214,6 +234,7 @@ void Broker::stop() {
     if (m.expiry_timer) asio::post(m.executors->io(), [t = m.expiry_timer.get()] { t->cancel(); });
     if (m.disk_job) m.disk_job->stop();
     if (m.check_job) m.check_job->stop();
+    if (m.delay_job) m.delay_job->stop();
   }
   if (m.txn) m.txn->stop();  // its operations in flight complete (they need the writer and the pool)
   if (m.log) m.log->stop();  // writes whatever is queued
@@ -229,11 +250,14 @@ void Broker::stop() {
   m.expiry_timer.reset();
   m.disk_job.reset();
   m.check_job.reset();
+  m.delay_job.reset();
   m.pressure.reset();  // its strand timer and parked requests (sessions) go before the io_context
   m.executors.reset();
   m.long_poll.reset();
   m.dispatcher.reset();
   m.txn.reset();
+  m.retries.reset();
+  m.delays.reset();
   m.check_sender.reset();
   m.groups.reset();
   m.rate_limiters.reset();

@@ -67,6 +67,8 @@ Status validate(const BrokerConfig& c) {
     return Status::invalid_argument("table-write-pace must be in [0, 1000]");
   }
   if (c.table_write_floor_bytes == 0) return Status::invalid_argument("table-write-floor-bytes must be > 0");
+  if (c.delay_tick_ms <= 0) return Status::invalid_argument("delay-tick-ms must be > 0");
+  if (c.delay_max_per_tick == 0) return Status::invalid_argument("delay-max-per-tick must be >= 1");
   return Status::ok();
 }
 
@@ -144,6 +146,11 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--outcome-retention-ms", c.outcome_retention_ms,
                  "commit/rollback outcomes are remembered this long (>= 24 h)")->capture_default_str();
   app.add_option("--check-scan-ms", c.check_scan_ms, "how often the check-back scheduler looks for due work")
+      ->capture_default_str();
+  app.add_option("--delay-tick-ms", c.delay_tick_ms,
+                 "how often scheduled messages and retries that are due move into their topics")
+      ->capture_default_str();
+  app.add_option("--delay-max-per-tick", c.delay_max_per_tick, "scheduled messages moved per tick at most")
       ->capture_default_str();
 
   try {

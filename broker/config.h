@@ -64,6 +64,10 @@ struct BrokerConfig {
   int64_t outcome_retention_ms = 24ll * 3'600'000;  // commit/rollback outcomes remembered this long
   int64_t check_scan_ms = 200;                 // how often the check-back scheduler looks for due work
 
+  // Scheduled messages and retries (SPEC §7, broker/schedule/).
+  int64_t delay_tick_ms = 100;                 // how often due messages are moved into their topics
+  uint32_t delay_max_per_tick = 4096;          // messages moved per tick at most
+
   std::string listen_host() const;
   uint16_t listen_port() const;
 };

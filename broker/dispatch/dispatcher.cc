@@ -50,6 +50,8 @@ constexpr std::array<HandlerFn, kBodyTypes> make_table() {
   at(wire::Body::ResumeHalfRequest) = handlers::resume_half;
   at(wire::Body::EndHalfRequest) = handlers::end_half;
   at(wire::Body::ProducerConnectionRequest) = handlers::producer_connection;
+  at(wire::Body::SendBackRequest) = handlers::send_back;
+  at(wire::Body::ResendDlqRequest) = handlers::resend_dlq;
   return t;
 }
 constexpr std::array<HandlerFn, kBodyTypes> kHandlers = make_table();

@@ -13,6 +13,8 @@
 #include "broker/metrics/broker_metrics.h"
 #include "broker/net/session_registry.h"
 #include "broker/net/write_pressure.h"
+#include "broker/schedule/delay_store.h"
+#include "broker/schedule/retry_service.h"
 #include "broker/store/disk_guard.h"
 #include "broker/store/db.h"
 #include "broker/store/group_config_store.h"
@@ -40,6 +42,8 @@ struct Services {
   WritePressure& pressure;         // producer back-pressure: admission of produce requests
   const DiskGuard& disk;           // disk low-water mark: refuse writes with DISK_FULL
   txn::TxnService& txn;            // half-messages, outcomes, check-backs
+  DelayStore& delays;              // scheduled messages and retries, by due time
+  RetryService& retries;           // send-back, %RETRY% / %DLQ% topics
   asio::any_io_executor blocking;  // blocking work: LevelDB reads, admin writes
   int64_t started_mono_ms = 0;
   std::string listen;              // the bound address, port resolved

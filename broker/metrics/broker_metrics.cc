@@ -17,6 +17,9 @@ std::vector<std::pair<std::string, uint64_t>> BrokerMetrics::snapshot() const {
       {"busy_rejections", v(busy_rejections)},
       {"backpressure_pauses", v(backpressure_pauses)},
       {"disk_full_rejections", v(disk_full_rejections)},
+      {"scheduled_messages", v(scheduled_messages)},
+      {"retries_scheduled", v(retries_scheduled)},
+      {"dlq_messages", v(dlq_messages)},
   };
 }
 

@@ -21,6 +21,9 @@ struct BrokerMetrics {
   std::atomic<uint64_t> busy_rejections{0};      // produces answered SYSTEM_BUSY (waited too long)
   std::atomic<uint64_t> backpressure_pauses{0};  // times producer sockets stopped being read
   std::atomic<uint64_t> disk_full_rejections{0}; // writes refused below the disk low-water mark
+  std::atomic<uint64_t> scheduled_messages{0};   // produced batches stored for later (deliver_at_ms)
+  std::atomic<uint64_t> retries_scheduled{0};    // messages sent back for a retry
+  std::atomic<uint64_t> dlq_messages{0};         // messages sent to a dead-letter queue
 
   // name -> value, for brokerStatus.
   std::vector<std::pair<std::string, uint64_t>> snapshot() const;

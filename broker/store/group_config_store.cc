@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "broker/store/key_layout.h"
+#include "broker/store/retry_policy.h"
 #include "broker/store/topic_registry.h"
 #include "common/coding.h"
 #include "common/logging.h"
@@ -22,8 +23,10 @@ namespace {
 //   v1: u8 version | u8 strategy | u8 mode | u8 reset kind | i64 reset timestamp_ms |
 //       f64 max_msgs_per_sec | f64 max_bytes_per_sec | u32 burst_ms | i64 created_ms |
 //       u16 topic_rate_count, (u16 topic_len, topic, f64 max_msgs_per_sec, f64 max_bytes_per_sec)*
+//   v2: v1 | u16 retry_policy_len, retry_policy | u32 max_reconsume_times
 // Doubles are their IEEE-754 bits as big-endian u64.
-constexpr uint8_t kValueVersion = 1;
+constexpr uint8_t kValueVersion = 2;
+constexpr uint32_t kMaxReconsumeTimes = 1000;
 
 constexpr uint32_t kMinBurstMs = 1;
 constexpr uint32_t kMaxBurstMs = 10'000;
@@ -50,6 +53,10 @@ std::string encode_config(const GroupConfig& c) {
     append_f64(v, r.max_msgs_per_sec);
     append_f64(v, r.max_bytes_per_sec);
   }
+  TIDEMQ_CHECK(c.retry_policy.size() <= 0xffff, "validate() bounds the retry policy");
+  coding::append_u16(v, static_cast<uint16_t>(c.retry_policy.size()));
+  v.append(c.retry_policy);
+  coding::append_u32(v, c.max_reconsume_times);
   return v;
 }
 
@@ -132,6 +139,12 @@ Status validate_config(const GroupConfig& c) {
     TIDEMQ_RETURN_IF_ERROR(check_rate("max_msgs_per_sec of topic '" + r.topic + "'", r.max_msgs_per_sec));
     TIDEMQ_RETURN_IF_ERROR(check_rate("max_bytes_per_sec of topic '" + r.topic + "'", r.max_bytes_per_sec));
   }
+  if (c.retry_policy.size() > 0xffff) return Status::invalid_argument("retry policy text too long");
+  if (auto p = RetryPolicy::parse(c.retry_policy); !p.is_ok()) return p.status();
+  if (c.max_reconsume_times > kMaxReconsumeTimes) {
+    return Status::invalid_argument(
+        fmt::format("max_reconsume_times must be 0..{}, got {}", kMaxReconsumeTimes, c.max_reconsume_times));
+  }
   return Status::ok();
 }
 
@@ -164,7 +177,7 @@ Result<GroupConfig> decode_config(std::string_view name, std::string_view value)
       return bad("truncated topic rates");
     }
   }
-  // Version 2 fields would be read here: if (version >= 2) { ... }
+  if (version >= 2 && (!r.str(c.retry_policy) || !r.u32(c.max_reconsume_times))) return bad("truncated retry fields");
   if (!r.done()) return bad("trailing bytes");
   if (Status st = validate_config(c); !st.is_ok()) return bad(st.message());
   return c;

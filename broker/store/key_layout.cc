@@ -13,6 +13,7 @@ constexpr size_t kProducerKeyBytes = 1 + 4 + 4 + 8;
 constexpr size_t kOffsetSuffixBytes = 4 + 4;  // after kOffset | u16 len | group
 constexpr size_t kTxnKeyBytes = 1 + 8;
 constexpr size_t kExpiryKeyBytes = 1 + 8 + 8;
+constexpr size_t kDelayKeyBytes = 1 + 8 + 4 + 4 + 8;
 
 char ks_byte(Keyspace ks) { return static_cast<char>(ks); }
 
@@ -129,6 +130,23 @@ std::string txn_outcome_expiry(uint64_t resolved_unix_ms, uint64_t txn_id) {
   return k;
 }
 
+std::string delay(uint64_t due_unix_ms, uint32_t topic_id, uint32_t partition, uint64_t first_id) {
+  std::string k(kDelayKeyBytes, '\0');
+  k[0] = ks_byte(Keyspace::kDelay);
+  coding::put_u64(k.data() + 1, due_unix_ms);
+  coding::put_u32(k.data() + 9, topic_id);
+  coding::put_u32(k.data() + 13, partition);
+  coding::put_u64(k.data() + 17, first_id);
+  return k;
+}
+
+std::string delay_from(uint64_t due_unix_ms) {
+  std::string k(1 + 8, '\0');
+  k[0] = ks_byte(Keyspace::kDelay);
+  coding::put_u64(k.data() + 1, due_unix_ms);
+  return k;
+}
+
 std::string keyspace_begin(Keyspace ks) { return std::string(1, ks_byte(ks)); }
 
 std::string keyspace_end(Keyspace ks) {
@@ -176,6 +194,12 @@ std::optional<uint64_t> parse_txn_outcome(std::string_view key) {
 std::optional<OutcomeExpiryKey> parse_txn_outcome_expiry(std::string_view key) {
   if (key.size() != kExpiryKeyBytes || key[0] != ks_byte(Keyspace::kTxnOutcomeExpiry)) return std::nullopt;
   return OutcomeExpiryKey{coding::get_u64(key.data() + 1), coding::get_u64(key.data() + 9)};
+}
+
+std::optional<DelayKey> parse_delay(std::string_view key) {
+  if (key.size() != kDelayKeyBytes || key[0] != ks_byte(Keyspace::kDelay)) return std::nullopt;
+  return DelayKey{coding::get_u64(key.data() + 1), coding::get_u32(key.data() + 9), coding::get_u32(key.data() + 13),
+                  coding::get_u64(key.data() + 17)};
 }
 
 }  // namespace tidemq::broker::keys

@@ -20,6 +20,7 @@ enum class Keyspace : uint8_t {
   kHalf = 0x08,           // kHalf | u64 txn_id                          -> half record (broker/txn/half_record.h)
   kTxnOutcome = 0x09,     // kTxnOutcome | u64 txn_id                    -> outcome record (same file)
   kTxnOutcomeExpiry = 0x0A,  // kTxnOutcomeExpiry | u64 resolved_unix_ms | u64 txn_id -> "" (expiry index)
+  kDelay = 0x0B,          // kDelay | u64 due_unix_ms | u32 topic_id | u32 partition | u64 first id -> batch
 };
 
 std::string meta(std::string_view name);
@@ -43,6 +44,10 @@ std::string group_config(std::string_view group);
 std::string half(uint64_t txn_id);
 std::string txn_outcome(uint64_t txn_id);
 std::string txn_outcome_expiry(uint64_t resolved_unix_ms, uint64_t txn_id);
+// Scheduled messages and retries (broker/schedule/): sorted by due time, so the due ones are a
+// range scan from the keyspace's start (or from delay_from(t)).
+std::string delay(uint64_t due_unix_ms, uint32_t topic_id, uint32_t partition, uint64_t first_id);
+std::string delay_from(uint64_t due_unix_ms);  // the first possible key due at or after the time
 std::string keyspace_begin(Keyspace ks);
 std::string keyspace_end(Keyspace ks);
 
@@ -75,5 +80,12 @@ struct OutcomeExpiryKey {
   uint64_t txn_id;
 };
 std::optional<OutcomeExpiryKey> parse_txn_outcome_expiry(std::string_view key);
+struct DelayKey {
+  uint64_t due_unix_ms;
+  uint32_t topic_id;
+  uint32_t partition;
+  uint64_t first_id;
+};
+std::optional<DelayKey> parse_delay(std::string_view key);
 
 }  // namespace tidemq::broker::keys

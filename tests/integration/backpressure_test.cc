@@ -21,6 +21,7 @@
 #include "tests/integration/in_process_broker.h"
 #include "tests/integration/raw_client.h"
 #include "tests/support/fault_env.h"
+#include "tests/support/eventually.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
@@ -46,12 +47,7 @@ uint64_t stat(Admin& admin, const std::string& name) {
 // Polls brokerStatus (an admin connection is never paused) until `pred` holds, up to 20 s.
 template <typename Pred>
 bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+  return test::eventually(pred, 20s);
 }
 
 uint64_t rss_bytes() {

@@ -15,11 +15,13 @@
 #include "common/clock.h"
 #include "tests/integration/in_process_broker.h"
 #include "tests/integration/txn_wire.h"
+#include "tests/support/eventually.h"
 #include "tidemq/admin.h"
 #include "tidemq/producer.h"
 
 using namespace tidemq;
 using namespace std::chrono_literals;
+using test::eventually;
 using test::TxnWire;
 using W = wire::ErrorCode;
 using S = wire::TxnState;
@@ -43,16 +45,6 @@ uint64_t end_offset(const test::InProcessBroker& b, const std::string& topic) {
   auto st = admin_of(b)->topic_status(topic);
   REQUIRE_MESSAGE(st.is_ok(), st.status().to_string());
   return st->partitions[0].end_offset;
-}
-
-// Polls `pred` (the broker acts asynchronously) for up to 5 s.
-template <typename Pred>
-bool eventually(Pred pred) {
-  for (int i = 0; i < 1000; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
 }
 
 // Keys of the transaction keyspaces (half 0x08, outcome 0x09, outcome expiry 0x0A) in a

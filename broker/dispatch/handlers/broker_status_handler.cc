@@ -20,6 +20,9 @@ void broker_status(Services& s, Request& r) {
   stats.emplace_back("disk_free_bytes", s.disk.free_bytes());
   stats.emplace_back("disk_low", s.disk.disk_low() ? 1 : 0);
   stats.emplace_back("long_poll_waiters", s.long_poll.waiting());
+  stats.emplace_back("scheduled_backlog", s.delays.backlog());  // waiting in the delay store (also retries)
+  stats.emplace_back("scheduled_moved", s.delays.moved());
+  stats.emplace_back("scheduled_dropped", s.delays.dropped());  // their topic was deleted first
   const txn::HalfSummary half = s.txn.summary("");
   stats.emplace_back("half_pending", half.pending);
   stats.emplace_back("half_parked", half.parked);

@@ -175,8 +175,13 @@ void consumer_progress(Services& s, Request& r) {
           c == committed.end() ? 0 : static_cast<uint64_t>(c->second.commit_ms)));
     }
   }
+  uint64_t dlq_messages = 0, retry_scheduled = 0;
+  if (auto dlq = s.topics.find(RetryService::dlq_topic(group))) {
+    if (auto i = s.log.info(dlq->topic_id, 0); i.is_ok()) dlq_messages = i->end_offset - i->start_offset;
+  }
+  if (auto retry = s.topics.find(RetryService::retry_topic(group))) retry_scheduled = s.delays.backlog(retry->topic_id);
   auto g = fbb.CreateString(group);
-  auto body = wire::CreateConsumerProgressResponse(fbb, g, fbb.CreateVector(out));
+  auto body = wire::CreateConsumerProgressResponse(fbb, g, fbb.CreateVector(out), retry_scheduled, dlq_messages);
   r.responder.reply(fbb, wire::Body::ConsumerProgressResponse, body.Union());
 }
 

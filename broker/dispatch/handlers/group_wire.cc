@@ -15,9 +15,10 @@ flatbuffers::Offset<wire::GroupConfig> group_config_to_wire(flatbuffers::FlatBuf
   auto name = fbb.CreateString(c.name);
   auto policy = fbb.CreateString(format_reset_policy(c.reset));
   auto rates_vec = fbb.CreateVector(rates);
+  auto retry = fbb.CreateString(c.retry_policy);
   return wire::CreateGroupConfig(fbb, name, static_cast<wire::AssignStrategy>(c.strategy),
                                  static_cast<wire::ConsumeMode>(c.mode), policy, c.max_msgs_per_sec,
-                                 c.max_bytes_per_sec, c.burst_ms, rates_vec);
+                                 c.max_bytes_per_sec, c.burst_ms, rates_vec, retry, c.max_reconsume_times);
 }
 
 Result<GroupConfig> group_config_from_wire(const wire::GroupConfig& c) {
@@ -38,6 +39,8 @@ Result<GroupConfig> group_config_from_wire(const wire::GroupConfig& c) {
       out.topic_rates.push_back({r->topic()->str(), r->max_msgs_per_sec(), r->max_bytes_per_sec()});
     }
   }
+  out.retry_policy = c.retry_policy() ? c.retry_policy()->str() : "";
+  out.max_reconsume_times = c.max_reconsume_times();
   return out;
 }
 

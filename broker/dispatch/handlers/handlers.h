@@ -50,5 +50,8 @@ void query_half(Services& s, Request& r);
 void resume_half(Services& s, Request& r);
 void end_half(Services& s, Request& r);
 void producer_connection(Services& s, Request& r);
+// Retries and the dead-letter queue (SPEC §7).
+void send_back(Services& s, Request& r);
+void resend_dlq(Services& s, Request& r);
 
 }  // namespace tidemq::broker::handlers

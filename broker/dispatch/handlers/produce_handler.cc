@@ -7,7 +7,10 @@
 
 #include "broker/dispatch/error_codes.h"
 #include "broker/dispatch/handlers/handlers.h"
+#include "common/delay_levels.h"
 #include "common/record_batch.h"
+
+#include <fmt/format.h>
 
 namespace tidemq::broker::handlers {
 
@@ -17,6 +20,7 @@ struct Ack {
   uint32_t partition = 0;
   Status status;
   AppendResult result;
+  bool scheduled = false;  // stored in the delay store (deliver_at_ms in the future)
 };
 
 // Collects the per-partition outcomes of one request; the last one to arrive replies.
@@ -49,7 +53,7 @@ struct ProduceCall {
       }
       out.push_back(wire::CreatePartitionAck(fbb, a.partition, to_wire(a.status.code()), msg, a.result.base_offset,
                                              a.result.record_count, static_cast<uint64_t>(a.result.store_ms),
-                                             a.result.duplicate));
+                                             a.result.duplicate, a.scheduled));
     }
     auto topic_off = fbb.CreateString(topic);
     auto body = wire::CreateProduceResponse(fbb, topic_off, fbb.CreateVector(out));
@@ -63,6 +67,29 @@ void deliver(const std::shared_ptr<ProduceCall>& call, size_t i, Result<AppendRe
   asio::post(call->responder.session().strand(), [call, i, r = std::move(r)]() mutable {
     if (r.is_ok()) call->complete(i, Status::ok(), *r);
     else call->complete(i, r.status());
+  });
+}
+
+// A batch due later goes to the delay store (SPEC §7); it must not be idempotent: the producer's
+// sequence of the partition would otherwise see a gap until it is due.
+void schedule(Services& s, const std::shared_ptr<ProduceCall>& call, size_t i, uint32_t topic_id,
+              const record::BatchHeader& h, std::string_view bytes, uint64_t deliver_at_ms, int64_t now) {
+  if (h.producer_id != 0) {
+    call->complete(i, Status::invalid_argument("a scheduled batch (deliver_at_ms) must not be idempotent: "
+                                               "send it with producer id 0"));
+    return;
+  }
+  if (deliver_at_ms > static_cast<uint64_t>(now + kMaxDelayMs)) {
+    call->complete(i, Status::invalid_argument(fmt::format(
+                          "deliver_at_ms {} is more than 3 days ahead of the broker's clock ({})", deliver_at_ms, now)));
+    return;
+  }
+  s.metrics.scheduled_messages.fetch_add(h.record_count, std::memory_order_relaxed);
+  s.delays.schedule(topic_id, call->acks[i].partition, deliver_at_ms, std::string(bytes), [call, i](Status st) {
+    asio::post(call->responder.session().strand(), [call, i, st = std::move(st)]() mutable {
+      call->acks[i].scheduled = st.is_ok();
+      call->complete(i, std::move(st));
+    });
   });
 }
 
@@ -90,6 +117,12 @@ void append_all(Services& s, const TopicConfig& topic, const wire::ProduceReques
     }
     s.metrics.messages_in.fetch_add(header->record_count, std::memory_order_relaxed);
     s.metrics.bytes_in.fetch_add(bytes.size(), std::memory_order_relaxed);
+    if (const uint64_t at = pb->deliver_at_ms(); at != 0) {
+      if (const int64_t now = s.clock.now_ms(); at > static_cast<uint64_t>(now)) {
+        schedule(s, call, i, topic.topic_id, *header, bytes, at, now);
+        continue;
+      }
+    }
     s.log.append(topic.topic_id, pb->partition(), std::string(bytes),
                  [&s, call, i, topic_id = topic.topic_id, h = *header](Result<AppendResult> r) {
                    if (r.status().code() == StatusCode::kDuplicateSequence) {
@@ -124,7 +157,7 @@ void admitted(Services& s, const wire::ProduceRequest& req, const Responder& res
   for (const auto* pb : *req.batches()) {
     const uint8_t* data = pb->records() ? pb->records()->data() : nullptr;
     auto recs = copy.CreateVector(data, pb->records() ? pb->records()->size() : 0);
-    bs.push_back(wire::CreatePartitionBatch(copy, pb->partition(), recs));
+    bs.push_back(wire::CreatePartitionBatch(copy, pb->partition(), recs, pb->deliver_at_ms()));
   }
   auto t = copy.CreateString(name);
   copy.Finish(wire::CreateProduceRequest(copy, t, copy.CreateVector(bs)));

@@ -218,9 +218,47 @@ TEST_CASE("a failed write leaves the config unchanged; an unreadable value fails
     CHECK(st.message().find("group 'broken'") != std::string::npos);
   }
   // A value from a newer broker (higher version) is named as such.
-  h.put_raw(keys::group_config("broken"), std::string("\x02", 1) + std::string(60, '\0'));
+  h.put_raw(keys::group_config("broken"), std::string("\x03", 1) + std::string(60, '\0'));
   GroupConfigStore fresh(*h.db, h.clock);
   Status st = fresh.load();
   CHECK(st.code() == StatusCode::kCorruptMessage);
-  CHECK(st.message().find("version 2") != std::string::npos);
+  CHECK(st.message().find("version 3") != std::string::npos);
+}
+
+TEST_CASE("retry policy and max reconsume times are validated, survive a restart, and a v1 value reads with defaults") {
+  GroupStoreFixture f;
+  GroupConfig c = config_named("billing");
+  c.retry_policy = "notify";
+  c.max_reconsume_times = 3;
+  REQUIRE(f.configs->upsert(c).is_ok());
+  GroupConfig d = config_named("custom");
+  d.retry_policy = "500ms,2s,1m";
+  d.max_reconsume_times = 0;  // straight to the DLQ at the first send-back
+  REQUIRE(f.configs->upsert(d).is_ok());
+  for (std::string bad : {"sometimes", "1s,,2s", "0s", "10x", "4321m", "-1s"}) {
+    CAPTURE(bad);
+    GroupConfig x = config_named("x");
+    x.retry_policy = bad;
+    CHECK(upsert_code(*f.configs, x) == StatusCode::kInvalidArgument);
+  }
+  GroupConfig many = config_named("x");
+  many.max_reconsume_times = 1001;
+  CHECK(upsert_code(*f.configs, many) == StatusCode::kInvalidArgument);
+  CHECK(!f.configs->find("x"));
+
+  // The same bytes as v1 wrote them: version 1 and no retry fields.
+  auto v2 = f.db->get(keys::group_config("billing"));
+  REQUIRE(v2.is_ok());
+  std::string v1 = v2->substr(0, v2->size() - (2 + std::string("notify").size() + 4));
+  v1[0] = 1;
+  f.put_raw(keys::group_config("legacy"), v1);
+
+  f.reopen();
+  CHECK(f.configs->find("billing")->retry_policy == "notify");
+  CHECK(f.configs->find("billing")->max_reconsume_times == 3);
+  CHECK(f.configs->find("custom")->retry_policy == "500ms,2s,1m");
+  CHECK(f.configs->find("custom")->max_reconsume_times == 0);
+  REQUIRE(f.configs->find("legacy"));
+  CHECK(f.configs->find("legacy")->retry_policy.empty());
+  CHECK(f.configs->find("legacy")->max_reconsume_times == 16);
 }

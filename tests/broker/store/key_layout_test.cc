@@ -185,3 +185,23 @@ TEST_CASE("transaction keys round-trip, sort numerically and stay in their keysp
   CHECK_FALSE(keys::parse_txn_outcome_expiry(keys::txn_outcome_expiry(1, 2).substr(0, 16)));
   CHECK_FALSE(keys::parse_txn_outcome_expiry(keys::half(1)));
 }
+
+TEST_CASE("delay keys sort by due time first, round-trip, and delay_from bounds a due time") {
+  const std::string a = keys::delay(1000, 7, 3, 99);
+  const std::string b = keys::delay(1001, 1, 0, 1);
+  const std::string c = keys::delay(0x100000000ULL, 0, 0, 0);
+  CHECK(bytewise(a, b) < 0);
+  CHECK(bytewise(b, c) < 0);
+  CHECK(bytewise(keys::delay_from(1001), b) <= 0);
+  CHECK(bytewise(a, keys::delay_from(1001)) < 0);
+  CHECK(bytewise(keys::keyspace_begin(keys::Keyspace::kDelay), keys::delay_from(0)) < 0);
+  CHECK(bytewise(c, keys::keyspace_end(keys::Keyspace::kDelay)) < 0);
+  auto parsed = keys::parse_delay(a);
+  REQUIRE(parsed);
+  CHECK(parsed->due_unix_ms == 1000);
+  CHECK(parsed->topic_id == 7);
+  CHECK(parsed->partition == 3);
+  CHECK(parsed->first_id == 99);
+  CHECK(!keys::parse_delay(keys::delay_from(1000)));
+  CHECK(!keys::parse_delay(keys::txn_outcome(5)));
+}
