@@ -13,65 +13,13 @@ source "$(dirname "$0")/../tools/broker_fixture.sh"
 start_broker --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 --check-scan-ms 100
 A=("$BIN/mqadmin" -b "$BROKER")
 
-# Every service started here and not yet waited for is killed on exit, then the broker is stopped.
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    { wait "$pid"; } 2>/dev/null || true
-  done
-  cleanup_broker
-}
-trap cleanup EXIT
-
-step() { echo "-- $*"; }
-
-# start NAME CMD...: runs CMD in the background, stdout in $WORK/NAME.out, stderr in NAME.err.
-start() {
-  local name=$1
-  shift
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=($!)
-  LAST_PID=$!
-}
-
-# wait_exit PID SECONDS NAME: waits until PID has exited (an exited child stays a zombie until
-# `wait`, so kill -0 cannot tell) and sets RC to its exit status; fails after SECONDS. Bash's
-# "Killed" notice for the SIGKILL scenario is printed while polling: stderr is muted meanwhile.
-wait_exit() {
-  local pid=$1 deadline=$((SECONDS + $2)) state='' timed_out=0
-  {
-    while read -r _ _ state _ </proc/"$pid"/stat && [[ $state != Z ]]; do
-      ((SECONDS < deadline)) || { timed_out=1; break; }
-      sleep 0.05
-    done
-    RC=0
-    ((timed_out)) || wait "$pid" || RC=$?
-  } 2>/dev/null
-  ((timed_out == 0)) || fail "$3 still running after $2 s: $(cat "$WORK/$3.err")"
-  local p keep=()  # reaped: its pid may be reused, so cleanup must not kill it
-  for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
-  PIDS=("${keep[@]}")
-}
-
-# wait_line FILE REGEX SECONDS: waits until FILE has a line matching REGEX (extended, any case).
-wait_line() {
-  local deadline=$((SECONDS + $3))
-  until grep -Eiq "$2" "$1"; do
-    ((SECONDS < deadline)) || fail "no line /$2/ in $1 after $3 s: $(cat "$1")"
-    sleep 0.05
-  done
-}
+source "$(dirname "$0")/service_fixture.sh"
 
 half_state() {  # half_state TXN_HEX: the broker's state of a transaction (pending, committed...)
   "${A[@]}" --json queryHalfMsg -i "0x$1" >"$WORK/half.json" || fail "queryHalfMsg 0x$1"
   json_get "$WORK/half.json" 'd["state"]'
 }
 
-topic_messages() {  # messages stored in a topic
-  "${A[@]}" --json topicStatus -t "$1" >"$WORK/status.json"
-  json_get "$WORK/status.json" 'sum(p["end_offset"] - p["start_offset"] for p in d["partitions"])'
-}
 
 # check_points FILE CREDITED MIN_DUPLICATES ORDERS...: the points service's summary against what
 # order_points/order.h defines (order n: user "u{n%5}", points (100 + n*37 % 900) // 10).

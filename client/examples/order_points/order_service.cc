@@ -21,11 +21,12 @@
 #include <set>
 #include <thread>
 
-#include "client/examples/order_points/local_db.h"
+#include "client/examples/common/local_db.h"
 #include "client/examples/order_points/order.h"
 #include "tidemq/transaction.h"
 
 namespace order_points {
+using tidemq_examples::LocalDb;
 namespace {
 
 using tidemq::Message;

@@ -18,11 +18,12 @@
 #include <set>
 #include <string>
 
-#include "client/examples/order_points/local_db.h"
+#include "client/examples/common/local_db.h"
 #include "client/examples/order_points/order.h"
 #include "tidemq/consumer.h"
 
 namespace order_points {
+using tidemq_examples::LocalDb;
 namespace {
 
 std::atomic<bool> g_stop{false};

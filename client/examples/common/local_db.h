@@ -1,5 +1,5 @@
 #pragma once
-// The services' own local store: a LevelDB each (the one embedded database tidemq builds with).
+// An example service's own local store: a LevelDB each (the one embedded database tidemq builds with).
 // Failures become tidemq::Status here, in one place.
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-namespace order_points {
+namespace tidemq_examples {
 
 class LocalDb {
  public:
@@ -55,4 +55,4 @@ class LocalDb {
   std::unique_ptr<leveldb::DB> db_;
 };
 
-}  // namespace order_points
+}  // namespace tidemq_examples
