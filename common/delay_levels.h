@@ -10,7 +10,7 @@ inline constexpr std::array<int64_t, 18> kDelayLevelsMs{
     360'000, 420'000, 480'000, 540'000, 600'000, 1'200'000, 1'800'000, 3'600'000, 7'200'000};
 
 // The delay of level 1..18 (1 s ... 2 h); 0 for any other level.
-constexpr int64_t delay_level_ms(uint32_t level) {
+constexpr int64_t delay_of_level(uint32_t level) {
   return level >= 1 && level <= kDelayLevelsMs.size() ? kDelayLevelsMs[level - 1] : 0;
 }
 

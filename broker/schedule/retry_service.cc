@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "broker/store/retry_policy.h"
+#include "common/retry_policy.h"
 #include "common/logging.h"
 #include "common/record_batch.h"
 

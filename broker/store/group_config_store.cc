@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "broker/store/key_layout.h"
-#include "broker/store/retry_policy.h"
+#include "common/retry_policy.h"
 #include "broker/store/topic_registry.h"
 #include "common/coding.h"
 #include "common/logging.h"

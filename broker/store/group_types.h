@@ -33,7 +33,7 @@ struct GroupConfig {
   uint32_t burst_ms = 100;       // bucket size = rate × burst_ms (SPEC §5.3)
   std::vector<TopicRate> topic_rates;  // a topic listed here uses its own limits instead
   int64_t created_ms = 0;
-  // Retries (SPEC §7, broker/store/retry_policy.h): the policy's text ("" = default) and the
+  // Retries (SPEC §7, common/retry_policy.h): the policy's text ("" = default) and the
   // redeliveries before a message goes to %DLQ%<group>.
   std::string retry_policy;
   uint32_t max_reconsume_times = 16;

@@ -2,9 +2,9 @@
 // delay, and the text a policy refuses.
 #include <doctest/doctest.h>
 
-#include "broker/store/retry_policy.h"
+#include "common/retry_policy.h"
 
-namespace tidemq::broker {
+namespace tidemq {
 
 namespace {
 constexpr int64_t kS = 1000, kM = 60 * kS, kH = 60 * kM;
@@ -60,12 +60,12 @@ TEST_CASE("a policy that is not a preset or a list of valid delays is refused, n
 }
 
 TEST_CASE("delay levels are RocketMQ's 18") {
-  CHECK(delay_level_ms(0) == 0);
-  CHECK(delay_level_ms(1) == 1 * kS);
-  CHECK(delay_level_ms(4) == 30 * kS);
-  CHECK(delay_level_ms(14) == 10 * kM);
-  CHECK(delay_level_ms(18) == 2 * kH);
-  CHECK(delay_level_ms(19) == 0);
+  CHECK(delay_of_level(0) == 0);
+  CHECK(delay_of_level(1) == 1 * kS);
+  CHECK(delay_of_level(4) == 30 * kS);
+  CHECK(delay_of_level(14) == 10 * kM);
+  CHECK(delay_of_level(18) == 2 * kH);
+  CHECK(delay_of_level(19) == 0);
 }
 
-}  // namespace tidemq::broker
+}  // namespace tidemq

@@ -10,7 +10,7 @@
 #include "common/delay_levels.h"
 #include "common/status.h"
 
-namespace tidemq::broker {
+namespace tidemq {
 
 struct RetryPolicy {
   // delays_ms[i] is the delay before redelivery i + 1; past the end the last one repeats.
@@ -29,4 +29,4 @@ struct RetryPolicy {
 // RocketMQ's default number of redeliveries before the dead-letter queue.
 inline constexpr uint32_t kDefaultMaxReconsumeTimes = 16;
 
-}  // namespace tidemq::broker
+}  // namespace tidemq

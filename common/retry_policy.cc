@@ -1,11 +1,11 @@
-#include "broker/store/retry_policy.h"
+#include "common/retry_policy.h"
 
 #include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
 
-namespace tidemq::broker {
+namespace tidemq {
 
 namespace {
 
@@ -85,4 +85,4 @@ Result<RetryPolicy> RetryPolicy::parse(std::string_view text) {
   return p;
 }
 
-}  // namespace tidemq::broker
+}  // namespace tidemq
