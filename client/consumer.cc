@@ -130,6 +130,12 @@ Status Consumer::subscribe(const std::string& topic, const std::string& expressi
 
 Result<std::vector<Message>> Consumer::poll(std::chrono::milliseconds timeout) { return impl_->poll(timeout); }
 
+Status Consumer::send_back(const Message& m) {
+  if (impl_->closed) return Status(StatusCode::kShuttingDown, "consumer closed");
+  auto r = impl_->core->send_back(m, /*to_dlq=*/false);
+  return r.is_ok() ? Status::ok() : r.status();
+}
+
 Status Consumer::commit_sync() {
   if (impl_->closed) return Status(StatusCode::kShuttingDown, "consumer closed");
   return impl_->commit_sync();

@@ -56,11 +56,27 @@ ConsumerCore::~ConsumerCore() { close(); }
 int64_t ConsumerCore::now_ms() const { return Clock::system().monotonic_ms(); }
 
 Status ConsumerCore::subscribe(const std::string& topic, const std::string& expression) {
+  const std::string retry_topic = retry_topic_of(options_.group);
+  bool add_retry = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Status(StatusCode::kShuttingDown, "consumer closed");
+    if (!topic.empty() && !retry_subscribed_) {
+      retry_subscribed_ = true;
+      add_retry = topic != retry_topic;
+    }
+  }
+  // RocketMQ's rule: every member also reads its group's retry topic (any tag).
+  if (add_retry) TIDEMQ_RETURN_IF_ERROR(membership_->subscribe(retry_topic, "*"));
+  return membership_->subscribe(topic, expression);
+}
+
+Result<SendBackAnswer> ConsumerCore::send_back(const Message& m, bool to_dlq) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return Status(StatusCode::kShuttingDown, "consumer closed");
   }
-  return membership_->subscribe(topic, expression);
+  return client::send_back(*conn_, options_.group, m, to_dlq);
 }
 
 void ConsumerCore::on_membership_change() {

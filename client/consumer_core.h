@@ -28,6 +28,7 @@
 #include "client/group_membership.h"
 #include "client/group_requests.h"
 #include "client/owned_partitions.h"
+#include "client/retry_requests.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
 #include "tidemq/consumer.h"
@@ -60,6 +61,9 @@ class ConsumerCore {
   ConsumerCore& operator=(const ConsumerCore&) = delete;
 
   const ConsumerOptions& options() const { return options_; }
+  // Subscribes `topic`; the first subscription also subscribes %RETRY%<group> with "*" (where
+  // the group's sent-back messages come back; the broker creates it on the join), unless the
+  // application subscribes that topic itself first.
   Status subscribe(const std::string& topic, const std::string& expression);
   bool has_subscriptions() const { return membership_->has_subscriptions(); }
   void request_join() { membership_->request_join(); }
@@ -91,6 +95,9 @@ class ConsumerCore {
   std::vector<CommittedOffset> committed() const;
   std::string member_id() const;
   uint32_t generation() const;
+  // SendBack of a consumed message for this group (blocks up to request_timeout; any thread but
+  // the I/O thread). Errors: as client::send_back; ShuttingDown after close().
+  Result<SendBackAnswer> send_back(const Message& m, bool to_dlq);
 
   // Sends LeaveGroup (if a member), closes the connection (failing what is in flight with
   // ShuttingDown) and stops the heartbeat thread. Idempotent.
@@ -118,6 +125,7 @@ class ConsumerCore {
   bool woken_ GUARDED_BY(mu_) = false;
   bool membership_changed_ GUARDED_BY(mu_) = true;
   bool closed_ GUARDED_BY(mu_) = false;
+  bool retry_subscribed_ GUARDED_BY(mu_) = false;
   std::once_flag close_once_;
 };
 

@@ -1,5 +1,6 @@
 // Admin: consumer-group administration (SPEC §5.2, §5.3; mqadmin updateSubGroup, deleteSubGroup,
-// groupList, consumerConnection, consumerProgress, resetOffsetByTime, skipAccumulatedMessage).
+// groupList, consumerConnection, consumerProgress, resetOffsetByTime, skipAccumulatedMessage;
+// SPEC §7: resendDlq).
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -48,6 +49,7 @@ Status validate_group_settings(const GroupSettings& s) {
   if (!reset_ok) {
     return Status::invalid_argument("reset policy must be latest, earliest or timestamp:<unix ms>, got '" + r + "'");
   }
+  TIDEMQ_RETURN_IF_ERROR(validate_retry_policy(s.retry_policy));
   TIDEMQ_RETURN_IF_ERROR(check_rate(s.max_msgs_per_sec, "max_msgs_per_sec"));
   TIDEMQ_RETURN_IF_ERROR(check_rate(s.max_bytes_per_sec, "max_bytes_per_sec"));
   if (s.burst_ms == 0) return Status::invalid_argument("burst_ms must be > 0");
@@ -61,6 +63,26 @@ Status validate_group_settings(const GroupSettings& s) {
     TIDEMQ_RETURN_IF_ERROR(check_rate(t.max_bytes_per_sec, "max_bytes_per_sec of topic '" + t.topic + "'"));
   }
   return Status::ok();
+}
+
+Status validate_retry_policy(const std::string& policy) {
+  if (policy.empty() || policy == "default" || policy == "exponential" || policy == "notify") return Status::ok();
+  std::string_view rest = policy;
+  while (true) {
+    const size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    size_t digits = 0;
+    while (digits < item.size() && item[digits] >= '0' && item[digits] <= '9') ++digits;
+    const std::string_view unit = item.substr(digits);
+    const bool unit_ok = unit == "ms" || unit == "s" || unit == "m" || unit == "h";
+    const bool positive = item.substr(0, digits).find_first_not_of('0') != std::string_view::npos;
+    if (digits == 0 || digits > 9 || !unit_ok || !positive) {
+      return Status::invalid_argument("retry policy must be default, exponential, notify or a comma list of delays "
+                                      "like 500ms,1s,5s,1m; got '" + policy + "'");
+    }
+    if (comma == std::string_view::npos) return Status::ok();
+    rest.remove_prefix(comma + 1);
+  }
 }
 
 Status validate_reset_target(const std::string& target) {
@@ -126,6 +148,15 @@ Result<std::vector<PartitionOffset>> Admin::reset_offsets(const std::string& gro
   TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(fbb, wire::Body::ResetOffsetsRequest, req.Union(),
                                               wire::Body::ResetOffsetsResponse));
   return client::partition_offsets_from_wire(f.envelope().body_as_ResetOffsetsResponse()->offsets());
+}
+
+Result<uint32_t> Admin::resend_dlq(const std::string& group, uint64_t id) {
+  if (group.empty()) return Status::invalid_argument("resend_dlq: group is empty");
+  flatbuffers::FlatBufferBuilder fbb(128);
+  auto req = wire::CreateResendDlqRequestDirect(fbb, group.c_str(), id);
+  TIDEMQ_ASSIGN_OR_RETURN(auto f, impl_->call(fbb, wire::Body::ResendDlqRequest, req.Union(),
+                                              wire::Body::ResendDlqResponse));
+  return f.envelope().body_as_ResendDlqResponse()->resent();
 }
 
 }  // namespace tidemq

@@ -56,7 +56,8 @@ flatbuffers::Offset<wire::GroupConfig> build_group_config(flatbuffers::FlatBuffe
   const std::string& reset = s.reset_policy.empty() ? std::string("latest") : s.reset_policy;
   return wire::CreateGroupConfigDirect(fbb, s.name.c_str(), strategy_to_wire(s.strategy),
                                        s.broadcast ? wire::ConsumeMode::BROADCASTING : wire::ConsumeMode::CLUSTERING,
-                                       reset.c_str(), s.max_msgs_per_sec, s.max_bytes_per_sec, s.burst_ms, &rates);
+                                       reset.c_str(), s.max_msgs_per_sec, s.max_bytes_per_sec, s.burst_ms, &rates,
+                                       s.retry_policy.c_str(), s.max_reconsume_times);
 }
 
 GroupSettings group_settings_from_wire(const wire::GroupConfig* c) {
@@ -74,6 +75,8 @@ GroupSettings group_settings_from_wire(const wire::GroupConfig* c) {
       s.topic_rates.push_back({str(r->topic()), r->max_msgs_per_sec(), r->max_bytes_per_sec()});
     }
   }
+  s.retry_policy = str(c->retry_policy());
+  s.max_reconsume_times = c->max_reconsume_times();
   return s;
 }
 
@@ -103,6 +106,8 @@ GroupDescription group_description_from_wire(const wire::DescribeGroupResponse& 
 ConsumerProgress consumer_progress_from_wire(const wire::ConsumerProgressResponse& r) {
   ConsumerProgress out;
   out.group = str(r.group());
+  out.retry_scheduled = r.retry_scheduled();
+  out.dlq_messages = r.dlq_messages();
   if (r.partitions()) {
     out.partitions.reserve(r.partitions()->size());
     for (const auto* p : *r.partitions()) {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "client/decode.h"
+#include "client/retry_requests.h"
 #include "client/wire_status.h"
 #include "common/record_batch.h"
 
@@ -175,6 +176,7 @@ Result<GroupFetchResult> decode_group_fetch(const Frame& frame, const FetchPlan&
   if (!resp) return wrong_body(frame, "FetchResponse");
   GroupFetchResult out;
   out.generation = resp->generation();
+  const bool retry_topic = is_retry_topic(plan.topic);
   if (!resp->partitions()) return out;
   for (const auto* pr : *resp->partitions()) {
     auto it = std::find_if(plan.items.begin(), plan.items.end(),
@@ -190,6 +192,7 @@ Result<GroupFetchResult> decode_group_fetch(const Frame& frame, const FetchPlan&
       Status st = record::for_each_record_in_batches(bytes, [&](const record::RecordView& rv) {
         if (rv.offset < from) return;
         fp.messages.push_back(message_from_record(rv, plan.topic, fp.partition));
+        if (retry_topic) restore_origin_topic(fp.messages.back(), plan.topic);
         next = rv.offset + 1;
       });
       if (!st.is_ok()) {

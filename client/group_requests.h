@@ -69,7 +69,9 @@ struct FetchedPartition {
   uint32_t partition = 0;
   Status status;
   uint64_t next_offset = 0;       // where the next fetch starts (>= the asked offset)
-  std::vector<Message> messages;  // offsets >= the asked offset, in order
+  // Offsets >= the asked offset, in order. Read from a retry topic: `topic` restored from
+  // ORIGIN_TOPIC, `read_topic` = the retry topic (restore_origin_topic).
+  std::vector<Message> messages;
 };
 struct GroupFetchResult {
   uint32_t generation = 0;                   // the group's generation when the broker answered

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "client/connection.h"
+#include "client/delivery_time.h"
 #include "client/outgoing_message.h"
 #include "client/producer_batch.h"
 #include "client/producer_session.h"
@@ -61,13 +62,28 @@ struct PartitionState {
   SteadyTime resume_at{};
   uint64_t producer_id = 0;
   uint32_t next_sequence = 0;
+  bool idempotent = false;       // batches get producer_id and sequences (never for scheduled ones)
 };
 
+// Scheduled messages (SPEC §7) of one partition due at one time: (partition, deliver_at_ms).
+using ScheduledKey = std::pair<uint32_t, int64_t>;
+
 // The route (name, partition count, selector and the loads it sees) plus the batching state of
-// each partition.
+// each partition. Scheduled messages are batched apart, per (partition, due time), each key with
+// a non-idempotent PartitionState of its own (created on demand, erased once idle), so they never
+// share a batch with immediate messages nor touch a partition's sequence numbers.
 struct TopicState : client::TopicRoute {
   std::vector<PartitionState> partitions;
+  std::map<ScheduledKey, PartitionState> scheduled;
+
+  PartitionState& state_of(const Batch& b) {
+    return b.deliver_at_ms == 0 ? partitions[b.partition] : scheduled.at(ScheduledKey{b.partition, b.deliver_at_ms});
+  }
 };
+
+bool idle(const PartitionState& ps) {
+  return ps.queue.empty() && ps.failed.empty() && ps.inflight == 0 && !ps.recovering && !ps.resume_scheduled;
+}
 
 struct InflightRequest {
   TopicState* topic = nullptr;
@@ -127,19 +143,22 @@ struct Producer::Impl {
     while (t->partitions.size() < t->partition_count()) {
       PartitionState ps;
       ps.producer_id = base_producer_id;
+      ps.idempotent = opts.idempotent;
       t->partitions.push_back(std::move(ps));
     }
     return t;
   }
 
   // ---- completions ----
-  void complete(BatchPtr& b, const Status& st, uint64_t base_offset = 0, int64_t store_ms = 0) {
+  void complete(BatchPtr& b, const Status& st, uint64_t base_offset = 0, int64_t store_ms = 0,
+                bool scheduled = false) {
     Completion c;
     c.records = std::move(b->records);
     c.status = st;
     c.partition = b->partition;
     c.base_offset = base_offset;
     c.store_ms = store_ms;
+    c.scheduled = scheduled;
     b->done = true;
     push_completion(std::move(c));
   }
@@ -166,7 +185,8 @@ struct Producer::Impl {
       auto& r = c.records[i];
       if (!r.cb) continue;
       if (c.status.is_ok()) {
-        r.cb(Result<SendResult>(SendResult{r.id, c.partition, c.base_offset + i, c.store_ms}));
+        r.cb(Result<SendResult>(
+            SendResult{r.id, c.partition, c.scheduled ? 0 : c.base_offset + i, c.store_ms, c.scheduled}));
       } else {
         r.cb(Result<SendResult>(c.status));
       }
@@ -212,6 +232,12 @@ struct Producer::Impl {
     if (Status st = client::validate_outgoing(msg, session_.max_message_bytes()); !st.is_ok()) {
       return fail_now(std::move(cb), std::move(st));
     }
+    int64_t deliver_at = 0;  // scheduled: fixed here, once (a delay level becomes a due time)
+    if (msg.deliver_at_ms != 0 || msg.delay_level != 0) [[unlikely]] {
+      auto due = client::due_time(msg, Clock::system().now_ms());
+      if (!due.is_ok()) return fail_now(std::move(cb), due.status());
+      deliver_at = *due;
+    }
     std::unique_lock lock(mu_);
     if (closed_) {
       lock.unlock();
@@ -242,7 +268,7 @@ struct Producer::Impl {
     const record::RecordInput in = client::record_input(msg, *id, static_cast<uint64_t>(Clock::system().now_ms()));
     const size_t size = record::BatchBuilder::record_size(in);
 
-    PartitionState& ps = t->partitions[partition];
+    PartitionState& ps = deliver_at == 0 ? t->partitions[partition] : scheduled_state(*t, partition, deliver_at);
     const auto now = SteadyClock::now();
     bool new_batch = ps.queue.empty() || ps.queue.back()->sealed ||
                      (ps.queue.back()->size_bytes + size > opts.max_batch_bytes);
@@ -252,6 +278,7 @@ struct Producer::Impl {
       b->partition = partition;
       b->created = now;
       b->deadline = now + opts.delivery_timeout;
+      b->deliver_at_ms = deliver_at;
       ps.queue.push_back(std::move(b));
     }
     Batch& b = *ps.queue.back();
@@ -267,6 +294,19 @@ struct Producer::Impl {
       return;
     }
     if (new_batch && now + opts.linger < timer_wake_at_) timer_cv_.notify_one();
+  }
+
+  // The batching state of `partition`'s messages due at `deliver_at` (not idempotent: producer
+  // id 0, no sequence).
+  PartitionState& scheduled_state(TopicState& t, uint32_t partition, int64_t deliver_at) REQUIRES(mu_) {
+    return t.scheduled.try_emplace(ScheduledKey{partition, deliver_at}).first->second;
+  }
+
+  // Forgets a scheduled key's state once nothing of it is queued, in flight or waiting to retry.
+  void release_if_idle(TopicState& t, const Batch& b) REQUIRES(mu_) {
+    if (b.deliver_at_ms == 0) return;
+    auto it = t.scheduled.find(ScheduledKey{b.partition, b.deliver_at_ms});
+    if (it != t.scheduled.end() && idle(it->second)) t.scheduled.erase(it);
   }
 
   void seal_full(Batch& b) REQUIRES(mu_) {
@@ -295,19 +335,9 @@ struct Producer::Impl {
           if (inflight_requests_ >= opts.max_inflight_requests) break;
           std::shared_ptr<InflightRequest> req;
           size_t bytes = 0;
-          for (auto& ps : t->partitions) {
-            if (!sendable(ps, now)) continue;
-            BatchPtr& front = ps.queue.front();
-            size_t sz = front->sealed_bytes.empty() ? front->size_bytes + record::kHeaderBytes : front->sealed_bytes.size();
-            if (req && bytes + sz > max_request_bytes_) continue;
-            if (!req) req = std::make_shared<InflightRequest>();
-            BatchPtr b = std::move(front);
-            ps.queue.pop_front();
-            take_for_send(ps, *b);
-            bytes += b->sealed_bytes.size();
-            ++ps.inflight;
-            ++t->loads[b->partition].inflight;
-            req->batches.push_back(std::move(b));
+          for (auto& ps : t->partitions) take_front(*t, ps, now, req, bytes);
+          if (!t->scheduled.empty()) [[unlikely]] {
+            for (auto& [key, ps] : t->scheduled) take_front(*t, ps, now, req, bytes);
           }
           if (req) {
             req->topic = t.get();
@@ -328,6 +358,31 @@ struct Producer::Impl {
     for (auto& req : reqs) send_request(req);
   }
 
+  // Moves the front batch of `ps` into `req` (created on demand; `bytes` so far) if it may be sent
+  // now and fits.
+  void take_front(TopicState& t, PartitionState& ps, SteadyTime now, std::shared_ptr<InflightRequest>& req,
+                  size_t& bytes) REQUIRES(mu_) {
+    if (!sendable(ps, now)) return;
+    BatchPtr& front = ps.queue.front();
+    size_t sz = front->sealed_bytes.empty() ? front->size_bytes + record::kHeaderBytes : front->sealed_bytes.size();
+    if (req && bytes + sz > max_request_bytes_) return;
+    // Acks are matched by partition: one batch per partition per request (a scheduled batch whose
+    // partition is taken waits for the next request).
+    if (req && front->deliver_at_ms != 0 &&
+        std::any_of(req->batches.begin(), req->batches.end(),
+                    [&](const BatchPtr& o) { return o->partition == front->partition; })) {
+      return;
+    }
+    if (!req) req = std::make_shared<InflightRequest>();
+    BatchPtr b = std::move(front);
+    ps.queue.pop_front();
+    take_for_send(ps, *b);
+    bytes += b->sealed_bytes.size();
+    ++ps.inflight;
+    ++t.loads[b->partition].inflight;
+    req->batches.push_back(std::move(b));
+  }
+
   // Seals (first send) or re-stamps (retry) a batch and takes it out of the unsent accounting.
   void take_for_send(PartitionState& ps, Batch& b) REQUIRES(mu_) {
     if (b.counted_full) {
@@ -340,8 +395,8 @@ struct Producer::Impl {
       buffered_bytes_ -= std::min(buffered_bytes_, b.size_bytes);
       const uint32_t count = b.builder.count();
       b.builder_count = count;
-      b.base_sequence = opts.idempotent ? ps.next_sequence : 0;
-      if (opts.idempotent) ps.next_sequence += count;
+      b.base_sequence = ps.idempotent ? ps.next_sequence : 0;
+      if (ps.idempotent) ps.next_sequence += count;
       b.producer_id = ps.producer_id;
       b.sealed_bytes = b.builder.finish(b.producer_id, b.base_sequence);
     } else if (b.producer_id != ps.producer_id || b.restamp) {
@@ -360,7 +415,7 @@ struct Producer::Impl {
     batches.reserve(req->batches.size());
     for (const auto& b : req->batches) {
       auto bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(b->sealed_bytes.data()), b->sealed_bytes.size());
-      batches.push_back(wire::CreatePartitionBatch(fbb, b->partition, bytes));
+      batches.push_back(wire::CreatePartitionBatch(fbb, b->partition, bytes, static_cast<uint64_t>(b->deliver_at_ms)));
     }
     auto topic = fbb.CreateString(req->topic->name);
     auto body = wire::CreateProduceRequest(fbb, topic, fbb.CreateVector(batches));
@@ -382,7 +437,7 @@ struct Producer::Impl {
     --inflight_requests_;
     TopicState& t = *req.topic;
     for (auto& b : req.batches) {
-      PartitionState& ps = t.partitions[b->partition];
+      PartitionState& ps = t.state_of(*b);
       --ps.inflight;
       --t.loads[b->partition].inflight;
       Status st = request_status;
@@ -401,12 +456,13 @@ struct Producer::Impl {
       }
       if (st.is_ok()) {
         t.record_ack_latency(b->partition, std::chrono::duration<double, std::micro>(now - req.sent_at).count());
-        complete(b, Status::ok(), ack->base_offset(), static_cast<int64_t>(ack->store_ms()));
+        complete(b, Status::ok(), ack->base_offset(), static_cast<int64_t>(ack->store_ms()), ack->scheduled());
       } else {
         t.note_failure(st);
         on_batch_failed(ps, b, st, now);
       }
       maybe_schedule_resume(ps, now);
+      release_if_idle(t, *b);
     }
     space_cv_.notify_all();
     dispatch_and_unlock(lock);
@@ -428,7 +484,7 @@ struct Producer::Impl {
     complete(b, final);
     // The broker may or may not hold this batch: later batches continue under a fresh producer id
     // (which the broker accepts at any sequence) rather than hit a sequence gap forever.
-    if (opts.idempotent) ps.new_producer_id = true;
+    if (ps.idempotent) ps.new_producer_id = true;
   }
 
   void maybe_schedule_resume(PartitionState& ps, SteadyTime now) REQUIRES(mu_) {
@@ -451,7 +507,7 @@ struct Producer::Impl {
         complete(b, closed_ ? Status(StatusCode::kShuttingDown, "producer closed")
                             : Status::timeout("not acknowledged within delivery_timeout; last error: " +
                                               b->last_error.to_string()));
-        if (opts.idempotent) ps.new_producer_id = true;
+        if (ps.idempotent) ps.new_producer_id = true;
       } else {
         again.push_back(std::move(b));
       }
@@ -475,6 +531,26 @@ struct Producer::Impl {
   }
 
   // ---- timer thread: linger and retry backoff ----
+  // Resumes `ps` if its backoff ended; `work` if something may be sent, `next` = when to look again.
+  void timer_visit(PartitionState& ps, SteadyTime now, SteadyTime& next, bool& work) REQUIRES(mu_) {
+    if (ps.resume_scheduled) {
+      if (ps.resume_at <= now) {
+        resume(ps, now);
+        work = true;
+      } else {
+        next = std::min(next, ps.resume_at);
+      }
+    }
+    if (!ps.recovering && !ps.queue.empty()) {
+      const Batch& b = *ps.queue.front();
+      if (sendable(ps, now)) {
+        work = true;
+      } else if (!b.sealed) {
+        next = std::min(next, b.created + std::chrono::duration_cast<SteadyClock::duration>(opts.linger));
+      }
+    }
+  }
+
   void timer_loop() {
     std::unique_lock lock(mu_);
     while (!timer_stop_) {
@@ -482,23 +558,10 @@ struct Producer::Impl {
       SteadyTime next = now + std::chrono::milliseconds(100);
       bool work = false;
       for (auto& [name, t] : topics_) {
-        for (auto& ps : t->partitions) {
-          if (ps.resume_scheduled) {
-            if (ps.resume_at <= now) {
-              resume(ps, now);
-              work = true;
-            } else {
-              next = std::min(next, ps.resume_at);
-            }
-          }
-          if (!ps.recovering && !ps.queue.empty()) {
-            const Batch& b = *ps.queue.front();
-            if (sendable(ps, now)) {
-              work = true;
-            } else if (!b.sealed) {
-              next = std::min(next, b.created + std::chrono::duration_cast<SteadyClock::duration>(opts.linger));
-            }
-          }
+        for (auto& ps : t->partitions) timer_visit(ps, now, next, work);
+        for (auto it = t->scheduled.begin(); it != t->scheduled.end();) {
+          timer_visit(it->second, now, next, work);
+          it = idle(it->second) ? t->scheduled.erase(it) : std::next(it);  // e.g. its retries timed out
         }
       }
       if (work && inflight_requests_ < opts.max_inflight_requests) {
@@ -535,6 +598,13 @@ struct Producer::Impl {
     return Status::ok();
   }
 
+  void fail_all(PartitionState& ps) REQUIRES(mu_) {
+    for (auto& b : ps.queue) complete(b, Status(StatusCode::kShuttingDown, "producer closed"));
+    for (auto& b : ps.failed) complete(b, Status(StatusCode::kShuttingDown, "producer closed"));
+    ps.queue.clear();
+    ps.failed.clear();
+  }
+
   void close() {
     std::call_once(close_once_, [this] {
       (void)flush(opts.delivery_timeout);
@@ -542,12 +612,8 @@ struct Producer::Impl {
         std::lock_guard lock(mu_);
         closed_ = true;
         for (auto& [name, t] : topics_) {
-          for (auto& ps : t->partitions) {
-            for (auto& b : ps.queue) complete(b, Status(StatusCode::kShuttingDown, "producer closed"));
-            for (auto& b : ps.failed) complete(b, Status(StatusCode::kShuttingDown, "producer closed"));
-            ps.queue.clear();
-            ps.failed.clear();
-          }
+          for (auto& ps : t->partitions) fail_all(ps);
+          for (auto& [key, ps] : t->scheduled) fail_all(ps);
         }
         timer_stop_ = true;
       }

@@ -39,6 +39,9 @@ struct Batch {
   uint32_t base_sequence = 0;
   uint32_t attempts = 0;           // failed attempts counted against ProducerOptions::retries
   Status last_error;
+  // Scheduled batch (SPEC §7): unix ms when due, sent as PartitionBatch.deliver_at_ms; 0 = now.
+  // A scheduled batch holds only messages of that due time and is never idempotent.
+  int64_t deliver_at_ms = 0;
 };
 using BatchPtr = std::shared_ptr<Batch>;
 
@@ -49,6 +52,7 @@ struct Completion {
   uint32_t partition = 0;
   uint64_t base_offset = 0;
   int64_t store_ms = 0;
+  bool scheduled = false;  // the ack said the batch went to the broker's delay store
 };
 
 }  // namespace tidemq::client

@@ -17,6 +17,7 @@
 #include "client/consume_pool.h"
 #include "client/consumer_core.h"
 #include "client/offset_tracker.h"
+#include "client/retry_requests.h"
 #include "common/logging.h"
 #include "common/thread_annotations.h"
 
@@ -24,6 +25,7 @@ namespace tidemq {
 
 using client::CommitItem;
 using client::OffsetTracker;
+using client::topic_read_from;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -49,6 +51,7 @@ struct ProcessQueue {
   std::deque<Message> pending;  // not handed to the listener yet, in offset order
   bool scheduled = false;       // a task for this queue is queued, running or suspended
   bool in_listener = false;
+  uint32_t head_failures = 0;   // failed deliveries of pending.front() (or of the one in the listener)
   std::shared_ptr<ProcessQueue> successor;  // the next incarnation, waiting for our listener to return
 };
 using QueuePtr = std::shared_ptr<ProcessQueue>;
@@ -72,6 +75,9 @@ struct PushConsumer::Impl {
   std::atomic<uint64_t> consumed_{0};
   std::atomic<uint64_t> reconsume_later_{0};
   std::atomic<uint64_t> given_up_{0};
+  std::atomic<uint64_t> sent_back_{0};
+  std::atomic<uint64_t> dead_lettered_{0};
+  std::atomic<uint64_t> send_back_failed_{0};
   std::thread fetch_thread_;
   std::mutex shutdown_mu_;  // serialises shutdown()
 
@@ -161,7 +167,7 @@ struct PushConsumer::Impl {
           if (opts.ordered) {
             q->pending.push_back(std::move(m));
           } else {
-            tasks.push_back([this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
+            tasks.push_back([this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m), 0); });
           }
         }
         q->tracker.advance(b.next_offset);
@@ -192,12 +198,36 @@ struct PushConsumer::Impl {
     return ConsumeStatus::kReconsumeLater;
   }
 
-  // True when a failed message must be given up now (it used up its in-place redeliveries).
-  bool give_up(const Message& m) {
-    if (opts.max_reconsume_in_place == 0 || m.reconsume_times < opts.max_reconsume_in_place) return false;
-    log()->error("giving up {}[{}]@{} (id {}) after {} redeliveries; it counts as consumed", m.topic, m.partition,
-                 m.offset, format_message_id(m.id), m.reconsume_times);
+  // Concurrent mode, the send-back failed again: true when the message must be given up now (it
+  // used up its `in_place` redeliveries).
+  bool give_up(const Message& m, uint32_t in_place) {
+    if (opts.max_reconsume_in_place == 0 || in_place < opts.max_reconsume_in_place) return false;
+    log()->error("giving up {}[{}]@{} (id {}) after {} in-place redeliveries (sending it back failed); it counts as "
+                 "consumed",
+                 topic_read_from(m), m.partition, m.offset, format_message_id(m.id), in_place);
     given_up_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  // SendBack of `m` (blocking, on a pool thread, no lock held), as it was received: the
+  // `in_place` local redeliveries are taken out of reconsume_times (the broker adds one). True
+  // when the broker took it.
+  bool send_back(Message& m, uint32_t in_place, bool to_dlq) {
+    const uint32_t shown = m.reconsume_times;
+    m.reconsume_times = shown - std::min(shown, in_place);
+    auto r = core->send_back(m, to_dlq);
+    m.reconsume_times = shown;
+    if (!r.is_ok()) {
+      send_back_failed_.fetch_add(1, std::memory_order_relaxed);
+      if (r.status().code() != StatusCode::kShuttingDown) {
+        log()->warn("group '{}': sending back {}[{}]@{} (id {}){} failed: {}; redelivering in place",
+                    opts.consumer.group, topic_read_from(m), m.partition, m.offset, format_message_id(m.id),
+                    to_dlq ? " to the DLQ" : "", r.status().to_string());
+      }
+      return false;
+    }
+    sent_back_.fetch_add(1, std::memory_order_relaxed);
+    if (to_dlq) dead_lettered_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -211,22 +241,32 @@ struct PushConsumer::Impl {
            !q.tracker.over_limit(opts.max_buffered_messages_per_partition, opts.max_buffered_bytes_per_partition);
   }
 
-  void consume_one(const QueuePtr& q, Message m) {
+  // Concurrent mode. `in_place`: redeliveries of `m` in place so far (its send-backs failed).
+  void consume_one(const QueuePtr& q, Message m, uint32_t in_place) {
     {
       std::lock_guard lock(mu_);
       if (q->dropped) return;
     }
     const ConsumeStatus st = call_listener(m);
+    bool sent_back_ok = false;
+    if (st != ConsumeStatus::kSuccess) {
+      {
+        std::lock_guard lock(mu_);
+        if (q->dropped) return;  // revoked meanwhile: the new owner delivers it again
+      }
+      sent_back_ok = send_back(m, in_place, /*to_dlq=*/false);
+    }
     bool wake = false;
     {
       std::lock_guard lock(mu_);
       if (q->dropped) return;  // revoked meanwhile: nothing of it is committed any more
-      if (st == ConsumeStatus::kSuccess || give_up(m)) {
+      if (st == ConsumeStatus::kSuccess || sent_back_ok || give_up(m, in_place)) {
         wake = complete_locked(*q, m.offset);
       } else {
         m.reconsume_times += 1;
-        pool->submit_after(opts.reconsume_delay,
-                           [this, q, m = std::move(m)]() mutable { consume_one(q, std::move(m)); });
+        pool->submit_after(opts.reconsume_delay, [this, q, m = std::move(m), in_place]() mutable {
+          consume_one(q, std::move(m), in_place + 1);
+        });
       }
     }
     if (wake) core->wake();
@@ -246,6 +286,19 @@ struct PushConsumer::Impl {
         q->in_listener = true;
       }
       const ConsumeStatus st = call_listener(m);
+      // After max_reconsume_in_place failed redeliveries: to the dead-letter queue (the partition
+      // stays with this thread meanwhile: in_listener is still set).
+      bool dead_lettered = false;
+      if (st != ConsumeStatus::kSuccess) {
+        uint32_t failures = 0;
+        {
+          std::lock_guard lock(mu_);
+          if (!q->dropped) failures = ++q->head_failures;
+        }
+        if (opts.max_reconsume_in_place != 0 && failures > opts.max_reconsume_in_place) {
+          dead_lettered = send_back(m, failures - 1, /*to_dlq=*/true);
+        }
+      }
       bool wake = false;
       QueuePtr successor;
       {
@@ -256,7 +309,8 @@ struct PushConsumer::Impl {
           successor = std::move(q->successor);
           auto r = retiring_.find(q->tp);
           if (r != retiring_.end() && r->second == q) retiring_.erase(r);
-        } else if (st == ConsumeStatus::kSuccess || give_up(m)) {
+        } else if (st == ConsumeStatus::kSuccess || dead_lettered) {
+          q->head_failures = 0;
           wake = complete_locked(*q, m.offset);
         } else {
           // Suspend the partition and retry the same message (RocketMQ SUSPEND_CURRENT_QUEUE_A_MOMENT).
@@ -397,6 +451,9 @@ PushConsumerStats PushConsumer::stats() const {
   s.consumed = impl_->consumed_.load();
   s.reconsume_later = impl_->reconsume_later_.load();
   s.given_up = impl_->given_up_.load();
+  s.sent_back = impl_->sent_back_.load();
+  s.dead_lettered = impl_->dead_lettered_.load();
+  s.send_back_failed = impl_->send_back_failed_.load();
   std::lock_guard lock(impl_->mu_);
   for (const auto& [tp, q] : impl_->queues_) {
     s.buffered_messages += q->tracker.buffered_messages();

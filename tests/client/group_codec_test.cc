@@ -26,6 +26,8 @@ TEST_CASE("GroupSettings survive the trip through the wire GroupConfig, every fi
     in.max_bytes_per_sec = 1.5e6;
     in.burst_ms = 250;
     in.topic_rates = {{"orders", 500, 0}, {"refunds", 0, 4096}};
+    in.retry_policy = "500ms,1s,5s,1m";
+    in.max_reconsume_times = strategy == AssignStrategy::kAvg ? 16 : 3;  // 16 is the schema default
     flatbuffers::FlatBufferBuilder fbb;
     const GroupSettings out = group_settings_from_wire(finish(fbb, build_group_config(fbb, in)));
     INFO("strategy " << assign_strategy_name(strategy));
@@ -41,6 +43,8 @@ TEST_CASE("GroupSettings survive the trip through the wire GroupConfig, every fi
     CHECK(out.topic_rates[0].max_msgs_per_sec == 500);
     CHECK(out.topic_rates[1].topic == "refunds");
     CHECK(out.topic_rates[1].max_bytes_per_sec == 4096);
+    CHECK(out.retry_policy == "500ms,1s,5s,1m");
+    CHECK(out.max_reconsume_times == in.max_reconsume_times);
   }
 }
 
@@ -62,7 +66,10 @@ TEST_CASE("an empty reset policy goes out as latest; absent wire fields read as 
   CHECK(d.burst_ms == 100);
   CHECK(d.max_msgs_per_sec == 0);
   CHECK(d.topic_rates.empty());
+  CHECK(d.retry_policy.empty());  // "default"
+  CHECK(d.max_reconsume_times == 16);
   CHECK(group_settings_from_wire(nullptr).burst_ms == 100);
+  CHECK(group_settings_from_wire(nullptr).max_reconsume_times == 16);
 }
 
 TEST_CASE("DescribeGroupResponse becomes a GroupDescription with members, subscriptions and assignment") {
@@ -104,9 +111,11 @@ TEST_CASE("ConsumerProgressResponse keeps -1 for nothing committed, the owner an
   std::vector<flatbuffers::Offset<wire::PartitionProgress>> parts = {
       wire::CreatePartitionProgressDirect(fbb, "orders", 0, 10, 110, 60, 50, "m-1", "svc-a", 1700000000123),
       wire::CreatePartitionProgressDirect(fbb, "orders", 1, 0, 40)};  // committed_offset default -1
-  const auto* resp = finish(fbb, wire::CreateConsumerProgressResponseDirect(fbb, "billing", &parts));
+  const auto* resp = finish(fbb, wire::CreateConsumerProgressResponseDirect(fbb, "billing", &parts, 12, 3));
   const ConsumerProgress p = consumer_progress_from_wire(*resp);
   CHECK(p.group == "billing");
+  CHECK(p.retry_scheduled == 12);
+  CHECK(p.dlq_messages == 3);
   REQUIRE(p.partitions.size() == 2);
   CHECK(p.partitions[0].start_offset == 10);
   CHECK(p.partitions[0].end_offset == 110);

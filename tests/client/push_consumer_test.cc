@@ -2,6 +2,12 @@
 // again in place (reconsume_times + 1) while the partition moves on, with the commit held below
 // it; giving up after max_reconsume_in_place; ordered mode (per-key order across a rebalance,
 // a failing message suspends its partition); flow control caps what is buffered.
+//
+// Retries (SPEC §7): a kReconsumeLater message is first sent back (SendBack); only when that
+// fails is it redelivered in place. The in-place and give-up cases below rely on this tree's
+// broker answering SendBack with UNSUPPORTED; with the broker's SendBack handler they must force
+// the fallback (or move to tests/client/retry_consumer_test.cc's fake broker). The SendBack paths
+// themselves are tested there.
 #include "tidemq/push_consumer.h"
 
 #include <doctest/doctest.h>

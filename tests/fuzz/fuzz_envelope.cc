@@ -155,6 +155,8 @@ void walk(Sink& s, const GroupConfig* c) {
   mix_double(s, c->max_bytes_per_sec());
   s.mix(c->burst_ms());
   walk_tables(s, c->topic_rates(), [&](const TopicRate* r) { walk(s, r); });
+  walk(s, c->retry_policy());
+  s.mix(c->max_reconsume_times());
 }
 
 void walk(Sink& s, const GroupMember* m) {
@@ -221,6 +223,7 @@ void walk_body(Sink& s, const Envelope& env) {
         walk_tables(s, b->batches(), [&](const PartitionBatch* p) {
           s.mix(p->partition());
           walk_records(s, p->records());
+          s.mix(p->deliver_at_ms());
         });
       }
       return;
@@ -234,6 +237,7 @@ void walk_body(Sink& s, const Envelope& env) {
           s.mix(a->record_count());
           s.mix(a->store_ms());
           s.mix(a->duplicate());
+          s.mix(a->scheduled());
         });
       }
       return;
@@ -430,6 +434,8 @@ void walk_body(Sink& s, const Envelope& env) {
       if (auto* b = env.body_as_ConsumerProgressResponse()) {
         walk(s, b->group());
         walk_tables(s, b->partitions(), [&](const PartitionProgress* p) { walk(s, p); });
+        s.mix(b->retry_scheduled());
+        s.mix(b->dlq_messages());
       }
       return;
     case Body::ResetOffsetsRequest:
@@ -551,6 +557,30 @@ void walk_body(Sink& s, const Envelope& env) {
           walk(s, r->topic());
         });
       }
+      return;
+    case Body::SendBackRequest:
+      if (auto* b = env.body_as_SendBackRequest()) {
+        walk(s, b->group());
+        walk(s, b->topic());
+        walk_records(s, b->records());
+        s.mix(b->to_dlq());
+      }
+      return;
+    case Body::SendBackResponse:
+      if (auto* b = env.body_as_SendBackResponse()) {
+        walk(s, b->destination());
+        s.mix(b->reconsume_times());
+        s.mix(b->deliver_at_ms());
+      }
+      return;
+    case Body::ResendDlqRequest:
+      if (auto* b = env.body_as_ResendDlqRequest()) {
+        walk(s, b->group());
+        s.mix(b->id());
+      }
+      return;
+    case Body::ResendDlqResponse:
+      if (auto* b = env.body_as_ResendDlqResponse()) s.mix(b->resent());
       return;
   }
   TIDEMQ_FUZZ_CHECK(false && "known body types are all handled above");

@@ -66,13 +66,15 @@ TEST_CASE("a valid Envelope of every body kind verifies and reads back") {
     REQUIRE(env->error_message() != nullptr);
     CHECK(env->error_message()->str() == "sample-error-message");
   }
-  // Spot-check that nested fields survive: a produce batch and a fetch result.
+  // Spot-check that nested fields survive: produce batches (one scheduled) and a fetch result.
   Bytes produce = to_bytes(test::sample_envelope(Body::ProduceRequest));
   const auto* req = GetEnvelope(produce.data())->body_as_ProduceRequest();
   REQUIRE(req != nullptr);
   CHECK(req->topic()->str() == "orders");
-  REQUIRE(req->batches()->size() == 2);
+  REQUIRE(req->batches()->size() == 3);
   CHECK(req->batches()->Get(1)->partition() == 2);
+  CHECK(req->batches()->Get(1)->deliver_at_ms() == 0);
+  CHECK(req->batches()->Get(2)->deliver_at_ms() == 1'767'225'660'000u);  // a scheduled batch
   CHECK(req->batches()->Get(0)->records()->size() == test::sample_record_batch(3).size());
 }
 

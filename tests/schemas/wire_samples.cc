@@ -71,7 +71,7 @@ fb::Offset<fb::Vector<fb::Offset<PartitionOffset>>> partition_offsets(fb::FlatBu
 fb::Offset<GroupConfig> group_config(fb::FlatBufferBuilder& fbb) {
   std::vector<fb::Offset<TopicRate>> rates = {CreateTopicRateDirect(fbb, "orders", 500, 0)};
   return CreateGroupConfigDirect(fbb, "billing", AssignStrategy::STICKY, ConsumeMode::CLUSTERING, "earliest", 2000,
-                                 0, 100, &rates);
+                                 0, 100, &rates, "exponential", 5);
 }
 
 fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
@@ -86,14 +86,17 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
     case Body::ProduceRequest: {
       std::vector<fb::Offset<PartitionBatch>> batches = {
           CreatePartitionBatch(fbb, 0, bytes(fbb, sample_record_batch(3))),
-          CreatePartitionBatch(fbb, 2, bytes(fbb, sample_record_batch(1)))};
+          CreatePartitionBatch(fbb, 2, bytes(fbb, sample_record_batch(1))),
+          CreatePartitionBatch(fbb, 3, bytes(fbb, sample_record_batch(1)), 1'767'225'660'000)};  // scheduled
       return CreateProduceRequestDirect(fbb, "orders", &batches).Union();
     }
     case Body::ProduceResponse: {
       std::vector<fb::Offset<PartitionAck>> acks = {
           CreatePartitionAckDirect(fbb, 0, ErrorCode::NONE, nullptr, 100, 3, 1'767'225'600'000),
           CreatePartitionAckDirect(fbb, 2, ErrorCode::MESSAGE_TOO_LARGE, "too big", 0, 0, 0,
-                                   true)};
+                                   true),
+          CreatePartitionAckDirect(fbb, 3, ErrorCode::NONE, nullptr, 0, 1, 1'767'225'600'000, false,
+                                   /*scheduled=*/true)};
       return CreateProduceResponseDirect(fbb, "orders", &acks).Union();
     }
     case Body::FetchRequest: {
@@ -201,7 +204,8 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
       std::vector<fb::Offset<PartitionProgress>> parts = {
           CreatePartitionProgressDirect(fbb, "orders", 0, 0, 100, 40, 60, "m-1", "client-1", 1'767'225'600'000),
           CreatePartitionProgressDirect(fbb, "orders", 1, 0, 7, -1, 7, "", "", 0)};
-      return CreateConsumerProgressResponseDirect(fbb, "billing", &parts).Union();
+      return CreateConsumerProgressResponseDirect(fbb, "billing", &parts, /*retry_scheduled=*/12, /*dlq_messages=*/3)
+          .Union();
     }
     case Body::ResetOffsetsRequest:
       return CreateResetOffsetsRequestDirect(fbb, "billing", "orders", "earliest").Union();
@@ -269,6 +273,16 @@ fb::Offset<void> body_of(fb::FlatBufferBuilder& fbb, Body kind) {
           CreateEndTransactionResultDirect(fbb, ErrorCode::NOT_FOUND, "no transaction 0000000000001235")};
       return CreateEndTransactionBatchResponseDirect(fbb, &results).Union();
     }
+    case Body::SendBackRequest:
+      return CreateSendBackRequest(fbb, fbb.CreateString("billing"), fbb.CreateString("%RETRY%billing"),
+                                   bytes(fbb, sample_record_batch(1)), false)
+          .Union();
+    case Body::SendBackResponse:
+      return CreateSendBackResponseDirect(fbb, "%RETRY%billing", 3, 1'767'225'630'000).Union();
+    case Body::ResendDlqRequest:
+      return CreateResendDlqRequestDirect(fbb, "billing", 0x1234).Union();
+    case Body::ResendDlqResponse:
+      return CreateResendDlqResponse(fbb, 7).Union();
   }
   return 0;
 }

@@ -31,6 +31,36 @@ TEST_CASE("no flags: nothing changes") {
   CHECK(s.topic_rates[0].max_msgs_per_sec == 500);
 }
 
+TEST_CASE("--retry-policy and --max-reconsume change only the retry settings; a bad policy changes nothing") {
+  GroupSettings s = current();
+  s.retry_policy = "notify";
+  s.max_reconsume_times = 5;
+  UpdateGroupFlags keep;
+  REQUIRE(apply_update_flags(keep, s).is_ok());
+  CHECK(s.retry_policy == "notify");
+  CHECK(s.max_reconsume_times == 5);
+  UpdateGroupFlags f;
+  f.retry_policy = "500ms,1s,5s,1m";
+  f.max_reconsume = 3;
+  REQUIRE(apply_update_flags(f, s).is_ok());
+  CHECK(s.retry_policy == "500ms,1s,5s,1m");
+  CHECK(s.max_reconsume_times == 3);
+  CHECK(s.strategy == AssignStrategy::kSticky);
+  CHECK(s.max_msgs_per_sec == 2000);
+  CHECK(s.burst_ms == 200);
+  for (const char* bad : {"sometimes", "1s,,5s", "5", "0s", "1d", "1s,"}) {
+    CAPTURE(bad);
+    UpdateGroupFlags b;
+    b.retry_policy = bad;
+    CHECK(apply_update_flags(b, s).code() == StatusCode::kInvalidArgument);
+    CHECK(s.retry_policy == "500ms,1s,5s,1m");
+  }
+  for (const char* good : {"", "default", "exponential", "notify", "2h", "10s,30s,1m"}) {
+    CAPTURE(good);
+    CHECK(validate_retry_policy(good).is_ok());
+  }
+}
+
 TEST_CASE("--rate alone changes the group rate and keeps every other setting") {
   GroupSettings s = current();
   UpdateGroupFlags f;

@@ -18,6 +18,8 @@ ConsumerProgress sample_progress() {
   p.group = "billing";
   p.partitions.push_back({"orders", 0, 10, 110, 60, 50, "m-1", "svc-a", 0});
   p.partitions.push_back({"orders", 1, 0, 40, -1, 40, "", "", 0});
+  p.retry_scheduled = 4;
+  p.dlq_messages = 2;
   return p;
 }
 
@@ -45,16 +47,19 @@ TEST_CASE("consumerProgress JSON has the SPEC keys, -1 for nothing committed, an
         "{\"topic\":\"orders\",\"partition\":0,\"start_offset\":10,\"end_offset\":110,\"committed_offset\":60,"
         "\"lag\":50,\"owner\":\"m-1\",\"owner_client_id\":\"svc-a\",\"last_commit_ms\":0},"
         "{\"topic\":\"orders\",\"partition\":1,\"start_offset\":0,\"end_offset\":40,\"committed_offset\":-1,"
-        "\"lag\":40,\"owner\":\"\",\"owner_client_id\":\"\",\"last_commit_ms\":0}],\"total_lag\":90}");
+        "\"lag\":40,\"owner\":\"\",\"owner_client_id\":\"\",\"last_commit_ms\":0}],\"total_lag\":90,"
+        "\"retry_scheduled\":4,\"dlq_messages\":2}");
 }
 
 TEST_CASE("consumerProgress table shows '-' for nothing committed and no owner, then the total lag") {
   const auto lines = lines_of(consumer_progress_table(sample_progress()));
-  REQUIRE(lines.size() == 4);
+  REQUIRE(lines.size() == 6);
   CHECK(lines[0] == "TOPIC   PARTITION  START_OFFSET  END_OFFSET  COMMITTED  LAG  OWNER  CLIENT_ID  LAST_COMMIT");
   CHECK(lines[1] == "orders          0            10         110         60   50  m-1    svc-a      -");
   CHECK(lines[2] == "orders          1             0          40          -   40  -      -          -");
   CHECK(lines[3] == "total lag: 90");
+  CHECK(lines[4] == "retry scheduled: 4");
+  CHECK(lines[5] == "dlq messages: 2");
 }
 
 TEST_CASE("consumerConnection: fields, members table, JSON; a group without members says so") {
@@ -93,19 +98,40 @@ TEST_CASE("group settings: JSON, one-line summary, groupList table") {
   CHECK(group_settings_json(s).dump() ==
         "{\"name\":\"billing\",\"strategy\":\"avg\",\"mode\":\"clustering\",\"reset_policy\":\"latest\","
         "\"max_msgs_per_sec\":2000,\"max_bytes_per_sec\":0,\"burst_ms\":100,"
-        "\"topic_rates\":[{\"topic\":\"orders\",\"max_msgs_per_sec\":500,\"max_bytes_per_sec\":0}]}");
+        "\"topic_rates\":[{\"topic\":\"orders\",\"max_msgs_per_sec\":500,\"max_bytes_per_sec\":0}],"
+        "\"retry_policy\":\"default\",\"max_reconsume_times\":16}");
   CHECK(group_settings_summary(s) ==
         "strategy avg, clustering, reset latest, rate 2000 msg/s, bytes unlimited, burst 100 ms, "
-        "topic rates orders 500 msg/s");
+        "topic rates orders 500 msg/s, retry default, max reconsume 16");
   GroupSettings audit;
   audit.name = "audit";
   audit.broadcast = true;
   audit.reset_policy = "earliest";
+  audit.retry_policy = "1s,5s";
+  audit.max_reconsume_times = 3;
+  CHECK(group_settings_summary(audit) ==
+        "strategy avg, broadcasting, reset earliest, rate unlimited, bytes unlimited, burst 100 ms, "
+        "retry 1s,5s, max reconsume 3");
   const auto lines = lines_of(group_list_table({audit, s}));
   REQUIRE(lines.size() == 3);
-  CHECK(lines[0] == "GROUP    STRATEGY  MODE          RESET_POLICY  RATE_MSGS  RATE_BYTES  BURST_MS  TOPIC_RATES");
-  CHECK(lines[1] == "audit    avg       broadcasting  earliest      unlimited   unlimited       100  -");
-  CHECK(lines[2] == "billing  avg       clustering    latest             2000   unlimited       100  orders 500 msg/s");
+  CHECK(lines[0] ==
+        "GROUP    STRATEGY  MODE          RESET_POLICY  RATE_MSGS  RATE_BYTES  BURST_MS  TOPIC_RATES       "
+        "RETRY_POLICY  MAX_RECONSUME");
+  CHECK(lines[1] ==
+        "audit    avg       broadcasting  earliest      unlimited   unlimited       100  -                 "
+        "1s,5s                     3");
+  CHECK(lines[2] ==
+        "billing  avg       clustering    latest             2000   unlimited       100  orders 500 msg/s  "
+        "default                  16");
+}
+
+TEST_CASE("resendDlq: JSON and text, for every message and for one id") {
+  CHECK(resend_dlq_json("billing", 0, 3).dump() == "{\"group\":\"billing\",\"id\":\"\",\"resent\":3}");
+  CHECK(resend_dlq_json("billing", 0x1234, 1).dump() ==
+        "{\"group\":\"billing\",\"id\":\"0000000000001234\",\"resent\":1}");
+  CHECK(resend_dlq_text("billing", 0, 3) == "resent 3 messages of %DLQ%billing to group billing\n");
+  CHECK(resend_dlq_text("billing", 0x1234, 0) ==
+        "resent 0 messages (id 0000000000001234) of %DLQ%billing to group billing\n");
 }
 
 TEST_CASE("reset offsets: JSON and table") {

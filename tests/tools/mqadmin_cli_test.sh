@@ -246,8 +246,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 m = d["members"][0]
 assert d["generation"] >= 1 and m["client_id"] == "mqadmin" and m["member_id"], d
-assert m["subscriptions"] == [{"topic": "orders", "expression": "*"}], m
-assert m["assignment"] == [{"topic": "orders", "partitions": [0, 1, 2, 3]}], m
+# Every member also subscribes its group's retry topic (SPEC §7); a broker that created it
+# assigns its one partition too.
+assert sorted(m["subscriptions"], key=lambda s: s["topic"]) == [
+    {"topic": "%RETRY%billing", "expression": "*"}, {"topic": "orders", "expression": "*"}], m
+assert [a for a in m["assignment"] if a["topic"] != "%RETRY%billing"] == [
+    {"topic": "orders", "partitions": [0, 1, 2, 3]}], m
 assert m["remote"].startswith("127.0.0.1:"), m
 PY
 MEMBER=$(json_get "$O" 'd["members"][0]["member_id"]')

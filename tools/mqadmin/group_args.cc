@@ -47,6 +47,8 @@ Status apply_update_flags(const UpdateGroupFlags& f, GroupSettings& s) {
   }
   if (f.broadcast) next.broadcast = *f.broadcast;
   if (f.reset_policy) next.reset_policy = *f.reset_policy;
+  if (f.retry_policy) next.retry_policy = *f.retry_policy;
+  if (f.max_reconsume) next.max_reconsume_times = *f.max_reconsume;
   for (const auto& t : f.topic_rates) TIDEMQ_RETURN_IF_ERROR(set_topic_field(next, t, false));
   for (const auto& t : f.topic_rates_bytes) TIDEMQ_RETURN_IF_ERROR(set_topic_field(next, t, true));
   std::erase_if(next.topic_rates,

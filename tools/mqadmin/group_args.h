@@ -21,6 +21,8 @@ struct UpdateGroupFlags {
   std::optional<std::string> reset_policy;  // --reset-policy latest|earliest|timestamp:MS
   std::vector<std::string> topic_rates;        // --topic-rate T=N (msgs/s), repeatable
   std::vector<std::string> topic_rates_bytes;  // --topic-rate-bytes T=B (bytes/s), repeatable
+  std::optional<std::string> retry_policy;     // --retry-policy default|exponential|notify|D1,D2,...
+  std::optional<uint32_t> max_reconsume;       // --max-reconsume N
 };
 
 // "orders=2000" -> {"orders", 2000}. InvalidArgument for a missing '=', an empty topic, or a

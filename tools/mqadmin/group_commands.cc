@@ -1,9 +1,10 @@
 // Consumer-group commands: updateSubGroup, deleteSubGroup, groupList, consumerProgress,
-// consumerConnection, resetOffsetByTime, skipAccumulatedMessage.
+// consumerConnection, resetOffsetByTime, skipAccumulatedMessage, resendDlq.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <ostream>
 
+#include "common/snowflake.h"
 #include "tidemq/admin.h"
 #include "tools/mqadmin/cli_checks.h"
 #include "tools/mqadmin/command.h"
@@ -27,11 +28,15 @@ struct UpdateArgs {
   std::string reset_policy;
   std::vector<std::string> topic_rates;
   std::vector<std::string> topic_rates_bytes;
+  std::string retry_policy;
+  uint32_t max_reconsume = 16;
   CLI::Option* rate_opt = nullptr;
   CLI::Option* rate_bytes_opt = nullptr;
   CLI::Option* burst_opt = nullptr;
   CLI::Option* strategy_opt = nullptr;
   CLI::Option* reset_opt = nullptr;
+  CLI::Option* retry_policy_opt = nullptr;
+  CLI::Option* max_reconsume_opt = nullptr;
 
   UpdateGroupFlags flags() const {
     UpdateGroupFlags f;
@@ -42,6 +47,8 @@ struct UpdateArgs {
     if (broadcast) f.broadcast = true;
     if (clustering) f.broadcast = false;
     if (reset_opt->count() > 0) f.reset_policy = reset_policy;
+    if (retry_policy_opt->count() > 0) f.retry_policy = retry_policy;
+    if (max_reconsume_opt->count() > 0) f.max_reconsume = max_reconsume;
     f.topic_rates = topic_rates;
     f.topic_rates_bytes = topic_rates_bytes;
     return f;
@@ -95,6 +102,12 @@ Status run_consumer_progress(const CommandEnv& env, const std::string& group) {
   TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
   TIDEMQ_ASSIGN_OR_RETURN(auto progress, admin->consumer_progress(group));
   return env.print(consumer_progress_json(progress), consumer_progress_table(progress));
+}
+
+Status run_resend_dlq(const CommandEnv& env, const std::string& group, uint64_t id) {
+  TIDEMQ_ASSIGN_OR_RETURN(auto admin, Admin::create(env.client_options()));
+  TIDEMQ_ASSIGN_OR_RETURN(uint32_t resent, admin->resend_dlq(group, id));
+  return env.print(resend_dlq_json(group, id, resent), resend_dlq_text(group, id, resent));
 }
 
 Status run_consumer_connection(const CommandEnv& env, const std::string& group) {
@@ -158,6 +171,35 @@ void register_group_commands(CommandSet& set) {
     cmd->add_option("--topic-rate-bytes", args->topic_rates_bytes,
                     "Per-topic limit in bytes/s, TOPIC=B (repeatable; 0 with no message limit removes it)")
         ->check(topic_rate_check);
+    args->retry_policy_opt =
+        cmd->add_option("--retry-policy", args->retry_policy,
+                        "Delays before a sent-back message is redelivered: default|exponential|notify or a list "
+                        "like 500ms,1s,5s,1m (the last repeats; new group: default)")
+            ->check(status_validator([](const std::string& s) { return validate_retry_policy(s); }, "POLICY"));
+    args->max_reconsume_opt =
+        cmd->add_option("--max-reconsume", args->max_reconsume,
+                        "Send-backs before a message goes to %DLQ%<group> (new group: 16)");
+  }
+  {
+    struct ResendArgs {
+      std::string group;
+      std::string id;  // 16 hex digits, checked at parse time; empty = every message not resent
+    };
+    auto args = std::make_shared<ResendArgs>();
+    auto* cmd = set.add("resendDlq",
+                        "Send a group's dead-letter messages back to it (through %RETRY%<group>): every one not "
+                        "resent before, or the one with -i",
+                        [args](const CommandEnv& env) -> Status {
+                          uint64_t id = 0;
+                          if (!args->id.empty()) {
+                            TIDEMQ_ASSIGN_OR_RETURN(id, SnowflakeGenerator::from_hex(args->id));
+                          }
+                          return run_resend_dlq(env, args->group, id);
+                        });
+    cmd->add_option("-g,--group", args->group, "Group name")->required();
+    cmd->add_option("-i,--id", args->id, "Only the message with this id (16 hex digits)")
+        ->check(status_validator([](const std::string& s) { return SnowflakeGenerator::from_hex(s).status(); },
+                                 "HEX16"));
   }
   {
     auto group = std::make_shared<std::string>();

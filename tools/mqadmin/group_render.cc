@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/snowflake.h"
+
 namespace tidemq::tools {
 namespace {
 
@@ -77,6 +79,8 @@ std::string format_topic_rates(const std::vector<TopicRateLimit>& rates) {
 
 std::string consume_mode_name(bool broadcast) { return broadcast ? "broadcasting" : "clustering"; }
 
+std::string retry_policy_name(const std::string& policy) { return policy.empty() ? "default" : policy; }
+
 JsonValue group_settings_json(const GroupSettings& s) {
   auto rates = JsonValue::array();
   for (const auto& r : s.topic_rates) {
@@ -93,7 +97,9 @@ JsonValue group_settings_json(const GroupSettings& s) {
       .set("max_msgs_per_sec", s.max_msgs_per_sec)
       .set("max_bytes_per_sec", s.max_bytes_per_sec)
       .set("burst_ms", s.burst_ms)
-      .set("topic_rates", std::move(rates));
+      .set("topic_rates", std::move(rates))
+      .set("retry_policy", retry_policy_name(s.retry_policy))
+      .set("max_reconsume_times", s.max_reconsume_times);
 }
 
 std::string group_settings_summary(const GroupSettings& s) {
@@ -103,16 +109,20 @@ std::string group_settings_summary(const GroupSettings& s) {
                                 s.max_msgs_per_sec > 0 ? " msg/s" : "", format_rate(s.max_bytes_per_sec),
                                 s.max_bytes_per_sec > 0 ? " B/s" : "", s.burst_ms);
   if (!s.topic_rates.empty()) out += ", topic rates " + format_topic_rates(s.topic_rates);
+  out += fmt::format(", retry {}, max reconsume {}", retry_policy_name(s.retry_policy), s.max_reconsume_times);
   return out;
 }
 
 std::string group_list_table(const std::vector<GroupSettings>& groups) {
-  Table table({"GROUP", "STRATEGY", "MODE", "RESET_POLICY", "RATE_MSGS", "RATE_BYTES", "BURST_MS", "TOPIC_RATES"});
+  Table table({"GROUP", "STRATEGY", "MODE", "RESET_POLICY", "RATE_MSGS", "RATE_BYTES", "BURST_MS", "TOPIC_RATES",
+               "RETRY_POLICY", "MAX_RECONSUME"});
   for (size_t c = 4; c <= 6; ++c) table.set_align(c, Table::Align::kRight);
+  table.set_align(9, Table::Align::kRight);
   for (const auto& g : groups) {
     table.add_row({g.name, assign_strategy_name(g.strategy), consume_mode_name(g.broadcast),
                    g.reset_policy.empty() ? "latest" : g.reset_policy, format_rate(g.max_msgs_per_sec),
-                   format_rate(g.max_bytes_per_sec), std::to_string(g.burst_ms), format_topic_rates(g.topic_rates)});
+                   format_rate(g.max_bytes_per_sec), std::to_string(g.burst_ms), format_topic_rates(g.topic_rates),
+                   retry_policy_name(g.retry_policy), std::to_string(g.max_reconsume_times)});
   }
   return table.render();
 }
@@ -133,7 +143,12 @@ JsonValue consumer_progress_json(const ConsumerProgress& p) {
                    .set("owner_client_id", pp.owner_client_id)
                    .set("last_commit_ms", pp.last_commit_ms));
   }
-  return JsonValue::object().set("group", p.group).set("partitions", std::move(parts)).set("total_lag", total);
+  return JsonValue::object()
+      .set("group", p.group)
+      .set("partitions", std::move(parts))
+      .set("total_lag", total)
+      .set("retry_scheduled", p.retry_scheduled)
+      .set("dlq_messages", p.dlq_messages);
 }
 
 std::string consumer_progress_table(const ConsumerProgress& p) {
@@ -148,7 +163,8 @@ std::string consumer_progress_table(const ConsumerProgress& p) {
                    std::to_string(pp.lag), pp.owner.empty() ? "-" : pp.owner,
                    pp.owner_client_id.empty() ? "-" : pp.owner_client_id, format_time_ms(pp.last_commit_ms)});
   }
-  return table.render() + "total lag: " + std::to_string(total) + "\n";
+  return table.render() + "total lag: " + std::to_string(total) + "\nretry scheduled: " +
+         std::to_string(p.retry_scheduled) + "\ndlq messages: " + std::to_string(p.dlq_messages) + "\n";
 }
 
 JsonValue consumer_connection_json(const GroupDescription& d) {
@@ -214,6 +230,20 @@ std::string reset_offsets_text(const std::string& group, const std::string& topi
   for (const auto& o : offsets) table.add_row({o.topic, std::to_string(o.partition), std::to_string(o.offset)});
   return fmt::format("group {}, topic {} reset to {}:\n", printable(group), printable(topic), printable(target)) +
          table.render();
+}
+
+JsonValue resend_dlq_json(const std::string& group, uint64_t id, uint32_t resent) {
+  return JsonValue::object()
+      .set("group", group)
+      .set("id", id == 0 ? std::string() : SnowflakeGenerator::to_hex(id))
+      .set("resent", resent);
+}
+
+std::string resend_dlq_text(const std::string& group, uint64_t id, uint32_t resent) {
+  const std::string what = id == 0 ? fmt::format("{} message{}", resent, resent == 1 ? "" : "s")
+                                   : fmt::format("{} message{} (id {})", resent, resent == 1 ? "" : "s",
+                                                 SnowflakeGenerator::to_hex(id));
+  return fmt::format("resent {} of %DLQ%{} to group {}\n", what, group, group);
 }
 
 }  // namespace tidemq::tools

@@ -79,6 +79,13 @@ struct GroupSettings {
   double max_bytes_per_sec = 0;  // 0 = unlimited
   uint32_t burst_ms = 100;       // token bucket size = rate × burst_ms (SPEC §5.3)
   std::vector<TopicRateLimit> topic_rates;
+  // Retries (SPEC §7): the delays between a send-back and its redelivery through %RETRY%<group>:
+  // "default" (also empty: 10s 30s 1m 2m ... 30m 1h 2h), "exponential" (5 s × 2^n, max 2 h),
+  // "notify" (15s 15s 30s 3m 10m ... 6h), or a comma list of delays such as "500ms,1s,5s,1m"
+  // (units ms, s, m, h; the last one repeats).
+  std::string retry_policy;
+  // A message sent back more often than this goes to %DLQ%<group> instead.
+  uint32_t max_reconsume_times = 16;
 };
 
 struct GroupAssignment {
@@ -120,7 +127,10 @@ struct PartitionProgress {
 
 struct ConsumerProgress {
   std::string group;
+  // Includes %RETRY%<group> once the group has one (its lag: retries due and not yet consumed).
   std::vector<PartitionProgress> partitions;
+  uint64_t retry_scheduled = 0;  // sent-back messages waiting in the broker's delay store
+  uint64_t dlq_messages = 0;     // messages in %DLQ%<group> (end - start)
 };
 
 // A partition's offset, e.g. where reset_offsets put a group.
@@ -132,8 +142,13 @@ struct PartitionOffset {
 
 // Checks what the broker would refuse anyway, with a message naming the field: empty name,
 // unknown reset policy, negative or non-finite rates, burst_ms 0, a per-topic limit without a
-// topic or a topic listed twice. InvalidArgument, or ok.
+// topic or a topic listed twice, a retry policy that is neither a preset nor a comma list of
+// delays (validate_retry_policy). InvalidArgument, or ok.
 Status validate_group_settings(const GroupSettings& settings);
+
+// Checks a retry policy: empty, "default", "exponential", "notify", or a comma list of positive
+// delays <digits><ms|s|m|h> ("500ms,1s,5s,1m"). InvalidArgument, or ok.
+Status validate_retry_policy(const std::string& policy);
 
 // Checks a reset_offsets target: "earliest", "latest", "now" or a unix time in ms (digits).
 Status validate_reset_target(const std::string& target);
@@ -221,6 +236,12 @@ class Admin {
   // GroupNotFound, TopicNotFound; when the broker refuses one partition, that partition's error.
   Result<std::vector<PartitionOffset>> reset_offsets(const std::string& group, const std::string& topic,
                                                      const std::string& target);
+  // Sends messages of %DLQ%<group> back to the group (SPEC §7, mqadmin resendDlq): appended to
+  // %RETRY%<group> at once with reconsume_times 0. `id` 0: every message not resent before (the
+  // broker tracks how far it got); otherwise only the message with that id. Returns how many were
+  // resent (0 when there was nothing new, or no message with `id`). Errors: GroupNotFound,
+  // InvalidArgument (e.g. an empty group), whatever else the broker answers.
+  Result<uint32_t> resend_dlq(const std::string& group, uint64_t id = 0);
 
   // ---- transactions (SPEC §6) ----
   // Pending and parked half-messages, check and outcome counters, per producer group. An empty

@@ -72,11 +72,16 @@ class Consumer {
 
   // Adds a topic (or changes its expression): "*" for every message, or "TagA || TagB". May be
   // called again for more topics; once joined, the member rejoins with the new subscriptions.
+  // The first call also subscribes the group's retry topic %RETRY%<group> with "*" (SPEC §7;
+  // RocketMQ does the same), so messages given back with send_back() come back to the group.
   // Errors: InvalidArgument (empty topic), ShuttingDown after close().
   Status subscribe(const std::string& topic, const std::string& expression = "*");
 
   // Returns the next messages of the partitions this member owns, in offset order per partition
   // (no order across partitions), or an empty vector when nothing arrived within `timeout`.
+  // A message read from %RETRY%<group> has `topic` = the topic it was first produced to (its
+  // ORIGIN_TOPIC property) and `read_topic` = "%RETRY%<group>"; `partition` and `offset` are those
+  // of the retry topic, which is also what commits use.
   // Joins the group on first use (waiting within `timeout`); adopts rebalances (calling the
   // rebalance listener first); runs due auto-commits and finished commit_async callbacks.
   // Broker outages are ridden out (empty results, retried in the background); while the broker
@@ -95,6 +100,16 @@ class Consumer {
   // The same without waiting; `done` runs on the poll thread inside a later poll(),
   // commit_sync() or close().
   void commit_async(CommitCallback done = {});
+
+  // Gives a message poll() returned back to the group (SPEC §7, RocketMQ's sendMessageBack): the
+  // broker stores a copy with reconsume_times + 1, delivered again through %RETRY%<group> after
+  // the next delay of the group's retry policy, or appended to %DLQ%<group> once the group's
+  // max_reconsume_times is used up. `m` must be as poll() returned it (its id, reconsume_times,
+  // properties and read_topic are what the broker needs). The message still counts as consumed
+  // here: its offset is committed like any other. Blocks for the answer (request_timeout).
+  // Errors: InvalidArgument, TopicNotFound (refused by the broker), Timeout, Unavailable,
+  // ShuttingDown after close().
+  Status send_back(const Message& m);
 
   // Partitions owned now (as of the last poll()), sorted.
   std::vector<TopicPartition> assignment() const;

@@ -19,16 +19,29 @@
 // is committed every `consumer.auto_commit_interval` and at shutdown, so a crash never skips an
 // unconsumed message (messages consumed above a pending one are delivered again instead).
 //
+// Retries (SPEC §7): subscribing also subscribes the group's retry topic %RETRY%<group> ("*").
+// A message that comes back through it reaches the listener with `topic` = the topic it was
+// produced to, `read_topic` = the retry topic and reconsume_times = how often it was sent back.
+//
 // Modes:
 // - concurrent (default): messages of a partition may be processed in parallel on the pool.
-//   kReconsumeLater (until the retry topic exists, SPEC §7): the message is delivered again, in
-//   place, after `reconsume_delay` with reconsume_times + 1, while the partition's other messages
-//   move on; the committed offset stays below it until it succeeds. After a delivery with
-//   reconsume_times == max_reconsume_in_place also fails, the message is given up: logged at
-//   error level and counted as consumed (the retry issue will send it to %DLQ% instead).
+//   kReconsumeLater: the listener thread sends the message back to the broker (SendBack, as
+//   Consumer::send_back; it blocks that thread up to request_timeout). The broker delivers it
+//   again through %RETRY%<group> after the next delay of the group's retry policy, or moves it to
+//   %DLQ%<group> after the group's max_reconsume_times; here it counts as consumed (its offset
+//   may be committed; stats().sent_back). If the send-back fails (broker error, timeout), the
+//   message is delivered again in place after `reconsume_delay` with reconsume_times + 1 while the
+//   partition's other messages move on, and the committed offset stays below it (RocketMQ does
+//   the same); each failed redelivery tries the send-back again. If the send-backs of
+//   max_reconsume_in_place redeliveries in place all failed too, the message is given up: logged
+//   at error level and counted as consumed (stats().given_up).
 // - ordered: a partition is processed by at most one thread at a time, in offset order.
 //   kReconsumeLater suspends the partition for `reconsume_delay` and then retries the same
-//   message (RocketMQ's SUSPEND_CURRENT_QUEUE_A_MOMENT); the same give-up rule applies.
+//   message in place (RocketMQ's SUSPEND_CURRENT_QUEUE_A_MOMENT). After the delivery following
+//   max_reconsume_in_place failed redeliveries also fails, the message is sent back with
+//   `to_dlq` (straight to %DLQ%<group>; stats().dead_lettered) and the partition moves on; if
+//   that fails, it keeps being retried in place (and each failure tries the DLQ again). Nothing
+//   is given up in ordered mode.
 // A listener that throws counts as kReconsumeLater.
 //
 // Flow control: a partition is not fetched while its buffered (fetched, not yet consumed)
@@ -66,8 +79,10 @@ struct PushConsumerOptions {
   bool ordered = false;
   uint32_t max_buffered_messages_per_partition = 1000;
   size_t max_buffered_bytes_per_partition = 100u << 20;
+  // Delay of an in-place redelivery (ordered mode; concurrent mode when the send-back failed).
   std::chrono::milliseconds reconsume_delay{1000};
-  // Deliveries after the first before a message is given up (0: never give up).
+  // In-place redeliveries after the first delivery: ordered mode then sends the message to the
+  // DLQ; concurrent mode, whose send-backs all failed, gives it up. 0: neither, ever.
   uint32_t max_reconsume_in_place = 16;
 };
 
@@ -76,7 +91,10 @@ struct PushConsumerStats {
   uint64_t buffered_bytes = 0;     // their body bytes
   uint64_t consumed = 0;           // listener calls that returned kSuccess
   uint64_t reconsume_later = 0;    // listener calls that returned kReconsumeLater (or threw)
-  uint64_t given_up = 0;           // messages given up after max_reconsume_in_place
+  uint64_t given_up = 0;           // concurrent: given up after max_reconsume_in_place failed send-backs
+  uint64_t sent_back = 0;          // SendBacks the broker accepted (to %RETRY% or %DLQ%): counted as consumed
+  uint64_t dead_lettered = 0;      // ordered: of those, sent to %DLQ% after max_reconsume_in_place
+  uint64_t send_back_failed = 0;   // SendBacks that failed (then redelivered in place)
 };
 
 class PushConsumer {
