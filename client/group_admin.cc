@@ -7,6 +7,7 @@
 
 #include "client/admin_impl.h"
 #include "client/group_codec.h"
+#include "common/retry_policy.h"
 
 namespace tidemq {
 namespace {
@@ -65,25 +66,7 @@ Status validate_group_settings(const GroupSettings& s) {
   return Status::ok();
 }
 
-Status validate_retry_policy(const std::string& policy) {
-  if (policy.empty() || policy == "default" || policy == "exponential" || policy == "notify") return Status::ok();
-  std::string_view rest = policy;
-  while (true) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    size_t digits = 0;
-    while (digits < item.size() && item[digits] >= '0' && item[digits] <= '9') ++digits;
-    const std::string_view unit = item.substr(digits);
-    const bool unit_ok = unit == "ms" || unit == "s" || unit == "m" || unit == "h";
-    const bool positive = item.substr(0, digits).find_first_not_of('0') != std::string_view::npos;
-    if (digits == 0 || digits > 9 || !unit_ok || !positive) {
-      return Status::invalid_argument("retry policy must be default, exponential, notify or a comma list of delays "
-                                      "like 500ms,1s,5s,1m; got '" + policy + "'");
-    }
-    if (comma == std::string_view::npos) return Status::ok();
-    rest.remove_prefix(comma + 1);
-  }
-}
+Status validate_retry_policy(const std::string& policy) { return RetryPolicy::parse(policy).status(); }
 
 Status validate_reset_target(const std::string& target) {
   if (target == "earliest" || target == "latest" || target == "now" || all_digits(target)) return Status::ok();

@@ -1,13 +1,11 @@
-// PushConsumer against an in-process broker: every message consumed; ReconsumeLater delivered
-// again in place (reconsume_times + 1) while the partition moves on, with the commit held below
-// it; giving up after max_reconsume_in_place; ordered mode (per-key order across a rebalance,
-// a failing message suspends its partition); flow control caps what is buffered.
+// PushConsumer against an in-process broker: every message consumed; ReconsumeLater sent back
+// and delivered again through %RETRY%<group> (reconsume_times + 1, after the group's retry delay)
+// while the partition moves on; a message that keeps failing goes round the ladder into
+// %DLQ%<group> and the commit moves past it; ordered mode (per-key order across a rebalance, a
+// failing message suspends its partition); flow control caps what is buffered.
 //
-// Retries (SPEC §7): a kReconsumeLater message is first sent back (SendBack); only when that
-// fails is it redelivered in place. The in-place and give-up cases below rely on this tree's
-// broker answering SendBack with UNSUPPORTED; with the broker's SendBack handler they must force
-// the fallback (or move to tests/client/retry_consumer_test.cc's fake broker). The SendBack paths
-// themselves are tested there.
+// The fallbacks when a send-back fails (in place, give up) need a broker that refuses SendBack:
+// tests/client/retry_consumer_test.cc's fake broker.
 #include "tidemq/push_consumer.h"
 
 #include <doctest/doctest.h>
@@ -21,6 +19,8 @@
 #include <thread>
 
 #include "tests/client/group_fixture.h"
+#include "tests/support/eventually.h"
+#include "tidemq/admin.h"
 
 using namespace tidemq;
 using namespace std::chrono_literals;
@@ -58,6 +58,19 @@ struct Recorder {
     return out;
   }
 };
+
+// The group starts at the earliest offset and retries on `policy` (SPEC §7) up to `max` times.
+void set_retry(test::GroupFixture& f, const std::string& group, const std::string& policy, uint32_t max) {
+  tidemq::GroupSettings s;
+  s.name = group;
+  s.reset_policy = "earliest";
+  s.retry_policy = policy;
+  s.max_reconsume_times = max;
+  auto admin = Admin::create(f.client());
+  REQUIRE(admin.is_ok());
+  auto r = (*admin)->update_group(s);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+}
 
 PushConsumerOptions push_options(const test::GroupFixture& f, const std::string& group) {
   PushConsumerOptions o;
@@ -116,10 +129,10 @@ TEST_CASE("push consumer: every message consumed, and the final commit covers th
   CHECK(next.offset == later[0].offset);
 }
 
-TEST_CASE("ReconsumeLater: delivered again in place with reconsume_times + 1 while the partition moves on") {
+TEST_CASE("ReconsumeLater: sent back, delivered again through %RETRY%<group> after its delay while the partition moves on") {
   test::GroupFixture f;
   f.create_topic("orders", 1);
-  f.set_reset_policy("billing", "earliest");
+  set_retry(f, "billing", "100ms", 16);
   f.produce_n("orders", 50);
   Recorder rec;
   std::atomic<bool> failed_once{false};
@@ -138,67 +151,48 @@ TEST_CASE("ReconsumeLater: delivered again in place with reconsume_times + 1 whi
   REQUIRE(tenth.size() == 2);
   CHECK(tenth[0]->m.reconsume_times == 0);
   CHECK(tenth[1]->m.reconsume_times == 1);
-  CHECK(tenth[1]->start - tenth[0]->end >= 100ms);
-  CHECK(tenth[1]->m.offset == tenth[0]->m.offset);
+  CHECK(tenth[1]->start - tenth[0]->end >= 100ms);  // the group's retry delay
+  CHECK(tenth[1]->m.id == tenth[0]->m.id);
+  CHECK(tenth[1]->m.topic == "orders");
+  CHECK(tenth[1]->m.read_topic == "%RETRY%billing");
   for (const auto& call : rec.calls) {
     if (call.m.offset > tenth[0]->m.offset && call.start < tenth[1]->start) ++after_before_retry;
   }
   CHECK(after_before_retry > 0);  // later messages of the partition did not wait for the retry
   CHECK(c->stats().reconsume_later == 1);
+  CHECK(c->stats().sent_back == 1);
 }
 
-TEST_CASE("a message that keeps failing holds the committed offset below it") {
+TEST_CASE("a message that keeps failing goes round the group's ladder into %DLQ%<group>; the commit moves past it") {
   test::GroupFixture f;
   f.create_topic("orders", 1);
-  f.set_reset_policy("billing", "earliest");
-  auto acks = f.produce_n("orders", 30);
+  set_retry(f, "billing", "20ms", 3);
+  f.produce_n("orders", 30);
   Recorder rec;
-  auto o = push_options(f, "billing");
-  o.max_reconsume_in_place = 0;  // never give up
-  auto c = start_push(o, "orders", [&](const Message& m) {
+  auto c = start_push(push_options(f, "billing"), "orders", [&](const Message& m) {
     rec.add({m, SteadyClock::now(), SteadyClock::now(), 0});
     return m.body == "m7" ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
   });
-  // Everything else consumed, m7 retried at least three times, and a commit went out meanwhile.
+  // Everything else consumed, m7 delivered 4 times (the first + 3 retries), then a dead letter.
   REQUIRE(rec.wait([](const std::vector<Recorder::Call>& calls) {
-    size_t others = 0;
-    uint32_t retries = 0;
-    for (const auto& call : calls) {
-      if (call.m.body == "m7") {
-        retries = std::max(retries, call.m.reconsume_times);
-      } else {
-        ++others;
-      }
-    }
-    return others >= 29 && retries >= 3;
+    size_t others = 0, m7 = 0;
+    for (const auto& call : calls) (call.m.body == "m7" ? m7 : others) += 1;
+    return others >= 29 && m7 >= 4;
   }));
+  auto admin = Admin::create(f.client());
+  REQUIRE(admin.is_ok());
+  CHECK(test::eventually([&] { return (*admin)->consumer_progress("billing")->dlq_messages == 1; }));
   REQUIRE(c->shutdown().is_ok());
-  Message next = next_from_group(f, "billing", "orders", 0);
-  CHECK(next.body == "m7");
-  CHECK(next.offset == acks[7].offset);
-}
-
-TEST_CASE("a message is given up after max_reconsume_in_place redeliveries and the commit moves past it") {
-  test::GroupFixture f;
-  f.create_topic("orders", 1);
-  f.set_reset_policy("billing", "earliest");
-  f.produce_n("orders", 10);
-  Recorder rec;
-  auto o = push_options(f, "billing");
-  o.max_reconsume_in_place = 2;
-  o.reconsume_delay = 20ms;
-  auto c = start_push(o, "orders", [&](const Message& m) {
-    rec.add({m, SteadyClock::now(), SteadyClock::now(), 0});
-    return m.body == "m3" ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
-  });
-  REQUIRE(rec.wait([](const std::vector<Recorder::Call>& calls) { return calls.size() >= 12; }));
-  // Make sure no fourth delivery of m3 is coming: give-up is counted before the commit.
-  REQUIRE(c->shutdown().is_ok());
-  CHECK(c->stats().given_up == 1);
-  size_t m3 = 0;
-  for (const auto& call : rec.calls) m3 += call.m.body == "m3";
-  CHECK(m3 == 3);  // first delivery + 2 in place
-  auto later = f.produce_n("orders", 1, "later");
+  {
+    std::lock_guard lock(rec.mu);
+    std::vector<uint32_t> times;
+    for (const auto& call : rec.calls) {
+      if (call.m.body == "m7") times.push_back(call.m.reconsume_times);
+    }
+    CHECK(times == std::vector<uint32_t>{0, 1, 2, 3});
+  }
+  CHECK(c->stats().sent_back == 4);  // 3 retries, then the dead letter
+  f.produce_n("orders", 1, "later");
   CHECK(next_from_group(f, "billing", "orders", 0).body == "later0");
 }
 

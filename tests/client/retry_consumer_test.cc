@@ -234,6 +234,31 @@ TEST_CASE("push consumer: a failed send-back falls back to in-place redelivery, 
   CHECK(s.consumed == 4);
 }
 
+TEST_CASE("push consumer: when every send-back fails, a message is given up after max_reconsume_in_place redeliveries and the commit moves past it") {
+  test::FakeRetryBroker broker;
+  broker.set_partitions("orders", 1);
+  broker.append("orders", 0, numbered(10));
+  broker.fail_next(wire::Body::SendBackRequest, wire::ErrorCode::SYSTEM_BUSY, 100);
+  Calls calls;
+  PushConsumerOptions o;
+  o.max_reconsume_in_place = 2;
+  o.reconsume_delay = 10ms;
+  auto c = start_push(broker, o, [&](const Message& m) {
+    calls.add(m);
+    return m.body == "m3" ? ConsumeStatus::kReconsumeLater : ConsumeStatus::kSuccess;
+  });
+  REQUIRE(broker.wait_committed("orders", 0, 10));
+  REQUIRE(c->shutdown().is_ok());
+  const auto m3 = calls.of("m3");
+  REQUIRE(m3.size() == 3);  // the first delivery + 2 in place
+  for (uint32_t i = 0; i < 3; ++i) CHECK(m3[i].reconsume_times == i);
+  const auto s = c->stats();
+  CHECK(s.given_up == 1);
+  CHECK(s.send_back_failed == 3);
+  CHECK(s.sent_back == 0);
+  CHECK(s.consumed == 9);
+}
+
 TEST_CASE("ordered: a message that keeps failing goes to the DLQ after max_reconsume_in_place, then the partition moves on") {
   test::FakeRetryBroker broker;
   broker.set_partitions("orders", 1);
