@@ -60,6 +60,18 @@ grep -q "r-000007" "$WORK/dlq.txt" || fail "the dead letter is not recharge 7: $
 [[ $(json_get "$WORK/progress.json" 'd["dlq_messages"]') == 1 ]] || fail "consumerProgress: $(cat "$WORK/progress.json")"
 json_get "$WORK/progress.json" '[p["topic"] for p in d["partitions"]]' | grep -q "%RETRY%sms" ||
   fail "the group does not consume %RETRY%sms: $(cat "$WORK/progress.json")"
+"${A[@]}" topicList >"$WORK/topics.txt" || fail "topicList"
+grep -q "%RETRY%sms" "$WORK/topics.txt" && grep -q "%DLQ%sms" "$WORK/topics.txt" ||
+  fail "topicList does not show the retry and DLQ topics: $(cat "$WORK/topics.txt")"
+"${A[@]}" --json brokerStatus >"$WORK/broker.json" || fail "brokerStatus"
+python3 - "$WORK/broker.json" <<'PY' || fail "brokerStatus: $(cat "$WORK/broker.json")"
+import json, sys
+d = json.loads(open(sys.argv[1]).read())
+stats = d.get("stats", d)
+for k in ("scheduled_backlog", "retries_scheduled", "dlq_messages"):
+    assert k in stats, k
+assert int(stats["retries_scheduled"]) >= 2 * 15 and int(stats["dlq_messages"]) == 1, stats
+PY
 
 step "scenario 2: the operator settles recharge 7 and resends the dead letter"
 [[ $(ask "SET r-000007 SUCCESS") == OK ]] || fail "SET r-000007"
