@@ -2,6 +2,9 @@
 # tidemq developer entry point.
 #   tools/dev.sh run   [broker flags]  install deps, build Release, start mqbroker on 127.0.0.1:7911 (data in ./data)
 #   tools/dev.sh test  [ctest args]    install deps, build, run the whole suite through CTest
+#   tools/dev.sh test --sanitize address|thread [ctest args]
+#                                      the same in build-asan/ (ASan+UBSan) or build-tsan/ (TSan),
+#                                      RelWithDebInfo, without the perf-label benchmarks
 #   tools/dev.sh build                 install deps and build only
 #   tools/dev.sh deps                  install the Debian packages that are missing
 set -euo pipefail
@@ -27,9 +30,10 @@ deps() {
   fi
 }
 
+SANITIZE=""
 build() {
   deps
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DTIDEMQ_SANITIZE="$SANITIZE" >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)"
 }
 
@@ -44,9 +48,25 @@ case "$cmd" in
     exec "$BUILD_DIR/bin/mqbroker" --data "$ROOT/data" --listen 127.0.0.1:7911 "$@"
     ;;
   test)
+    CTEST_EXTRA=()
+    if [[ ${1:-} == --sanitize ]]; then
+      SANITIZE=${2:?--sanitize needs address or thread}
+      shift 2
+      case "$SANITIZE" in
+        address) BUILD_DIR=${TIDEMQ_BUILD_DIR:-$ROOT/build-asan} ;;
+        thread) BUILD_DIR=${TIDEMQ_BUILD_DIR:-$ROOT/build-tsan} ;;
+        *) echo "dev.sh: --sanitize takes address or thread" >&2; exit 2 ;;
+      esac
+      BUILD_TYPE=${TIDEMQ_BUILD_TYPE:-RelWithDebInfo}
+      # Timed benchmarks mean nothing under a sanitizer's slowdown; every other test runs.
+      CTEST_EXTRA=(-LE perf --timeout 900)
+      export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+      export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+      export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+    fi
     build
     cd "$BUILD_DIR"
-    ctest --output-on-failure -j"$(nproc)" "$@"
+    ctest --output-on-failure -j"$(nproc)" "${CTEST_EXTRA[@]}" "$@"
     ;;
   *)
     echo "usage: tools/dev.sh run|test|build|deps" >&2

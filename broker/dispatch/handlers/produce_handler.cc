@@ -1,7 +1,10 @@
 // Produce: refuse when the store cannot take writes (sticky error, disk low-water mark), pass
 // admission (producer back-pressure, broker/net/write_pressure.h), validate each partition's
 // record batch (CPU only), queue it on the LogStore's group-commit writer, and answer once every
-// partition of the request is durable.
+// partition of the request is durable. A batch with deliver_at_ms in the future goes to the
+// delay store instead (SPEC §7, broker/schedule/).
+#include <fmt/format.h>
+
 #include <mutex>
 #include <vector>
 
@@ -9,8 +12,6 @@
 #include "broker/dispatch/handlers/handlers.h"
 #include "common/delay_levels.h"
 #include "common/record_batch.h"
-
-#include <fmt/format.h>
 
 namespace tidemq::broker::handlers {
 
