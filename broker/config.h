@@ -64,6 +64,10 @@ struct BrokerConfig {
   int64_t outcome_retention_ms = 24ll * 3'600'000;  // commit/rollback outcomes remembered this long
   int64_t check_scan_ms = 200;                 // how often the check-back scheduler looks for due work
 
+  // Testing only (tests/reliability canaries): acknowledge a produce as soon as it is queued for
+  // the writer, before it is written or synced. Loses acknowledged messages on a crash.
+  bool unsafe_ack_before_sync = false;
+
   // Scheduled messages and retries (SPEC §7, broker/schedule/).
   int64_t delay_tick_ms = 100;                 // how often due messages are moved into their topics
   uint32_t delay_max_per_tick = 4096;          // messages moved per tick at most

@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
     std::string listen = config.listen_host() + ":" + std::to_string(b.port());
     log->info("tidemq mqbroker {} listening on {}, data dir {}, flush {}", broker::kVersion, listen,
               config.data_dir, broker::flush_mode_name(config.flush));
+    if (config.unsafe_ack_before_sync) {
+      log->warn("--unsafe-ack-before-sync: produces are acknowledged before they are written; a crash loses them");
+    }
     // One machine-readable line on stdout for scripts and tests (port 0 resolves here).
     std::printf("mqbroker ready listen=%s data=%s flush=%s version=%s\n", listen.c_str(), config.data_dir.c_str(),
                 std::string(broker::flush_mode_name(config.flush)).c_str(), std::string(broker::kVersion).c_str());

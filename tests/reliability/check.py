@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""check.py — the reliability suite's O(n) checker (tests/reliability/README.md).
+
+  check.py --name NAME --drain FILE --restarts FILE HISTORY...
+
+Reads the producers' histories (invoke / ok / fail / info lines, see rel_client.cc), the drained
+topic ("<partition> <offset> <producer>:<seq>") and the nemesis' restart times ("<unix ms>" per
+line, when the restarted broker was ready), and prints one line:
+
+  NAME: acked-lost 0, unexpected 0, duplicates 12 (0.06 %), recovered 3, failed 0, unknown 5,
+        non-monotonic 0, restart→first-ack p50 120 ms p99 180 ms
+
+acked-lost: acknowledged (ok) and not delivered. unexpected: delivered but never sent, or sent
+and definitely refused (fail). duplicates: extra copies delivered. recovered: unknown outcome
+(info or no answer) yet delivered. non-monotonic: within one producer and partition, a higher
+sequence acknowledged at a lower offset (per-partition order of one producer). Exit status 0
+when acked-lost and unexpected are 0 (with --expect-loss: when acked-lost > 0, the canary).
+"""
+import argparse
+import bisect
+import collections
+import sys
+
+
+def percentile(values, p):
+    if not values:
+        return 0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--drain", required=True)
+    ap.add_argument("--restarts", required=True)
+    ap.add_argument("--expect-loss", action="store_true")
+    ap.add_argument("histories", nargs="+")
+    a = ap.parse_args()
+
+    invoked, ok, failed, unknown = set(), {}, set(), set()
+    ack_times = []
+    for path in a.histories:
+        for line in open(path):
+            f = line.split()
+            if not f:
+                continue
+            producer = path  # one producer per history file; the body carries its id
+            kind = f[0]
+            if kind == "invoke":
+                invoked.add((producer, int(f[1])))
+            elif kind == "ok":
+                ok[(producer, int(f[1]))] = (int(f[2]), int(f[3]))
+                ack_times.append(int(f[4]))
+            elif kind == "fail":
+                failed.add((producer, int(f[1])))
+            elif kind == "info":
+                unknown.add((producer, int(f[1])))
+    # Histories are named <dir>/<producer id>.history: map body ids back to them.
+    by_id = {path.rsplit("/", 1)[-1].rsplit(".", 1)[0]: path for path in a.histories}
+
+    delivered = collections.Counter()
+    for line in open(a.drain):
+        part, offset, body = line.rstrip("\n").split(" ", 2)
+        pid, _, seq = body.partition(":")
+        delivered[(by_id.get(pid, "?" + pid), int(seq))] += 1
+
+    lost = [k for k in ok if delivered[k] == 0]
+    unexpected = [k for k in delivered if k not in invoked or k in failed]
+    duplicates = sum(n - 1 for n in delivered.values() if n > 1)
+    answered = set(ok) | failed | unknown
+    recovered = sum(1 for k in invoked if k not in ok and k not in failed and delivered[k] > 0)
+    no_answer = len(invoked - answered)
+
+    # One producer's acknowledged offsets on a partition grow with its sequence numbers.
+    non_monotonic = 0
+    last = {}
+    for (producer, seq), (part, offset) in sorted(ok.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        k = (producer, part)
+        if k in last and offset < last[k]:
+            non_monotonic += 1
+        last[k] = offset
+
+    restarts = [int(l) for l in open(a.restarts) if l.strip()]
+    ack_times.sort()
+    recovery = []
+    for r in restarts:
+        i = bisect.bisect_left(ack_times, r)
+        if i < len(ack_times):
+            recovery.append(ack_times[i] - r)
+
+    total = sum(delivered.values())
+    print(f"{a.name}: {len(ok):,} acked of {len(invoked):,} sent, {len(restarts)} restarts: "
+          f"acked-lost {len(lost)}, unexpected {len(unexpected)}, "
+          f"duplicates {duplicates:,} ({100.0 * duplicates / max(1, total):.2f} %), recovered {recovered}, "
+          f"failed {len(failed)}, unknown {len(unknown) + no_answer}, non-monotonic {non_monotonic}, "
+          f"restart→first-ack p50 {percentile(recovery, 50)} ms p99 {percentile(recovery, 99)} ms")
+    if a.expect_loss:
+        return 0 if lost else 1
+    return 0 if not lost and not unexpected and non_monotonic == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
