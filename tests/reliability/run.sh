@@ -9,7 +9,7 @@
 # ~4 kills per scenario); --long: × 60,000 at 1,000/s (~60 s, ~30 kills).
 # Scenarios so far:
 #   T1  kill -9 every 1–3 s during acknowledged produces, --flush sync: acked-lost 0, unexpected 0.
-#   T1c the same against `mqbroker --unsafe-ack-before-sync` (acks before the write): the checker
+#   T1c the same against `mqbroker --unsafe-ack-before-sync` (acks at once, writes 200 ms later): the checker
 #       must report acked-lost > 0 — proof that T1 can see a loss.
 set -euo pipefail
 MODE=short
