@@ -8,13 +8,16 @@ topic ("<partition> <offset> <producer>:<seq>") and the nemesis' restart times (
 line, when the restarted broker was ready), and prints one line:
 
   NAME: acked-lost 0, unexpected 0, duplicates 12 (0.06 %), recovered 3, failed 0, unknown 5,
-        non-monotonic 0, restart→first-ack p50 120 ms p99 180 ms
+        non-monotonic 0, offset-gaps 0, misplaced 0, restart→first-ack p50 120 ms p99 180 ms
 
 acked-lost: acknowledged (ok) and not delivered. unexpected: delivered but never sent, or sent
 and definitely refused (fail). duplicates: extra copies delivered. recovered: unknown outcome
 (info or no answer) yet delivered. non-monotonic: within one producer and partition, a higher
-sequence acknowledged at a lower offset (per-partition order of one producer). Exit status 0
-when acked-lost and unexpected are 0 (with --expect-loss: when acked-lost > 0, the canary).
+sequence acknowledged at a lower offset (per-partition order of one producer). offset-gaps:
+offsets missing inside a partition's drained range (a hole: the log is not a prefix of what was
+written). misplaced: the offset an acknowledgement named holds another message. Exit status 0
+when every counter but duplicates, recovered, failed and unknown is 0 (with --expect-loss: when
+acked-lost > 0, the canary).
 """
 import argparse
 import bisect
@@ -60,10 +63,13 @@ def main():
     by_id = {path.rsplit("/", 1)[-1].rsplit(".", 1)[0]: path for path in a.histories}
 
     delivered = collections.Counter()
+    at = {}  # (partition, offset) -> (producer, seq)
     for line in open(a.drain):
         part, offset, body = line.rstrip("\n").split(" ", 2)
         pid, _, seq = body.partition(":")
-        delivered[(by_id.get(pid, "?" + pid), int(seq))] += 1
+        k = (by_id.get(pid, "?" + pid), int(seq))
+        delivered[k] += 1
+        at[(int(part), int(offset))] = k
 
     lost = [k for k in ok if delivered[k] == 0]
     unexpected = [k for k in delivered if k not in invoked or k in failed]
@@ -81,6 +87,14 @@ def main():
             non_monotonic += 1
         last[k] = offset
 
+    offset_gaps = 0
+    by_partition = collections.defaultdict(list)
+    for part, offset in at:
+        by_partition[part].append(offset)
+    for offsets in by_partition.values():
+        offset_gaps += max(offsets) - min(offsets) + 1 - len(offsets)
+    misplaced = sum(1 for k, pos in ok.items() if pos in at and at[pos] != k)
+
     restarts = [int(l) for l in open(a.restarts) if l.strip()]
     ack_times.sort()
     recovery = []
@@ -94,10 +108,10 @@ def main():
           f"acked-lost {len(lost)}, unexpected {len(unexpected)}, "
           f"duplicates {duplicates:,} ({100.0 * duplicates / max(1, total):.2f} %), recovered {recovered}, "
           f"failed {len(failed)}, unknown {len(unknown) + no_answer}, non-monotonic {non_monotonic}, "
-          f"restart→first-ack p50 {percentile(recovery, 50)} ms p99 {percentile(recovery, 99)} ms")
+          f"offset-gaps {offset_gaps}, misplaced {misplaced}, restart→first-ack p50 {percentile(recovery, 50)} ms p99 {percentile(recovery, 99)} ms")
     if a.expect_loss:
         return 0 if lost else 1
-    return 0 if not lost and not unexpected and non_monotonic == 0 else 1
+    return 0 if not lost and not unexpected and non_monotonic == 0 and offset_gaps == 0 and misplaced == 0 else 1
 
 
 if __name__ == "__main__":

@@ -11,13 +11,17 @@
 #   T1  kill -9 every 1–3 s during acknowledged produces, --flush sync: acked-lost 0, unexpected 0.
 #   T1c the same against `mqbroker --unsafe-ack-before-sync` (acks at once, writes 200 ms later): the checker
 #       must report acked-lost > 0 — proof that T1 can see a loss.
+#   T2  power loss every 1–3 s (rel_power_broker: a LevelDB Env that drops unsynced data), --flush
+#       sync: acked-lost 0, no holes in any partition (offset-gaps 0: the log is a prefix).
+#   T2c the same with --flush async must report acked-lost > 0.
+#   T3  SIGSTOP for 0.5–5 s every 1–3 s, --flush sync: acked-lost 0, unexpected 0.
 set -euo pipefail
 MODE=short
 while (($#)); do
   case "$1" in
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -38,32 +42,36 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
 
-# start_broker DATA PORT FLAGS...: starts mqbroker, waits for its ready line, sets BROKER_PID.
+# start_broker DATA PORT FLAGS...: starts $BROKER (mqbroker, or T2's rel_power_broker), waits for
+# its ready line, sets BROKER_PID.
 start_broker() {
   local data=$1 port=$2
   shift 2
-  "$BIN/mqbroker" --data "$data" --listen "127.0.0.1:$port" "$@" >"$WORK/broker.out" 2>>"$WORK/broker.log" &
+  "$BIN/$BROKER" --data "$data" --listen "127.0.0.1:$port" "$@" >"$WORK/broker.out" 2>>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 400); do
     grep -q "^mqbroker ready" "$WORK/broker.out" 2>/dev/null && return 0
-    kill -0 "$BROKER_PID" 2>/dev/null || { echo "mqbroker exited: $(tail -3 "$WORK/broker.log")" >&2; return 1; }
+    kill -0 "$BROKER_PID" 2>/dev/null || { echo "$BROKER exited: $(tail -3 "$WORK/broker.log")" >&2; return 1; }
     sleep 0.025
   done
-  echo "mqbroker not ready after 10 s" >&2
+  echo "$BROKER not ready after 10 s" >&2
   return 1
 }
 
-# scenario_kill NAME CHECK_FLAGS BROKER_FLAGS...: T1's shape. Producers send while the nemesis
-# kills the broker with SIGKILL every 1–3 s and starts it again on the same port and data; then
-# the topic is drained and checked.
-scenario_kill() {
-  local name=$1 check_flags=$2
-  shift 2
+# scenario NAME NEMESIS CHECK_FLAGS BROKER_FLAGS...: producers send while the nemesis works on the
+# broker; then the topic is drained and checked. NEMESIS: kill (SIGKILL every 1–3 s, restart on
+# the same port and data), stop (SIGSTOP for 0.5–5 s every ~1–3 s, then SIGCONT) or power (the
+# broker is rel_power_broker, which cuts its own power every 1–3 s; BROKER_FLAGS go to it).
+scenario() {
+  local name=$1 nemesis=$2 check_flags=$3
+  shift 3
   local dir="$WORK/$name" port
   mkdir -p "$dir"
   port=$(free_port)
   : >"$dir/restarts"
-  start_broker "$dir/data" "$port" --flush sync "$@"
+  BROKER=mqbroker
+  [[ $nemesis == power ]] && { BROKER=rel_power_broker; set -- "$@" --restarts "$dir/restarts"; }
+  start_broker "$dir/data" "$port" "$@"
   "$BIN/mqadmin" -b "127.0.0.1:$port" updateTopic -t rel -p 4 >/dev/null
   local pids=()
   for p in $(seq 1 $PRODUCERS); do
@@ -72,26 +80,41 @@ scenario_kill() {
     pids+=($!)
   done
   running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+  local pauses=0
   while running; do
     sleep "$(python3 -c 'import random; print(round(random.uniform(1, 3), 2))')"  # the nemesis' schedule
     running || break
-    kill -KILL "$BROKER_PID"
-    wait "$BROKER_PID" 2>/dev/null || true
-    start_broker "$dir/data" "$port" --flush sync "$@"
-    now_ms >>"$dir/restarts"
+    case $nemesis in
+      kill)
+        kill -KILL "$BROKER_PID"
+        wait "$BROKER_PID" 2>/dev/null || true
+        start_broker "$dir/data" "$port" "$@"
+        now_ms >>"$dir/restarts" ;;
+      stop)
+        kill -STOP "$BROKER_PID"
+        sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 5), 2))')"
+        kill -CONT "$BROKER_PID"
+        pauses=$((pauses + 1)) ;;
+    esac
   done
   for p in "${pids[@]}"; do wait "$p"; done
+  [[ $nemesis == power ]] && kill -USR1 "$BROKER_PID"  # no cuts during the drain
   "$BIN/rel_client" drain -b "127.0.0.1:$port" --topic rel --out "$dir/drain"
   kill -TERM "$BROKER_PID"
   wait "$BROKER_PID" 2>/dev/null || true
   BROKER_PID=""
+  [[ $nemesis == stop ]] && name="$name ($pauses pauses)"
   # shellcheck disable=SC2086
   python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
     "$dir"/p*.history
 }
 
 rc=0
-scenario_kill "T1 kill -9 every 1–3 s, $PRODUCERS producers, flush sync" "" || rc=1
-scenario_kill "T1c canary (--unsafe-ack-before-sync must lose acked messages)" "--expect-loss" \
-  --unsafe-ack-before-sync || { echo "T1c: the checker saw no loss in the unsafe mode" >&2; rc=1; }
+scenario "T1 kill -9 every 1–3 s, $PRODUCERS producers, flush sync" kill "" --flush sync || rc=1
+scenario "T1c canary (--unsafe-ack-before-sync must lose acked messages)" kill --expect-loss \
+  --flush sync --unsafe-ack-before-sync || { echo "T1c: the checker saw no loss in the unsafe mode" >&2; rc=1; }
+scenario "T2 power loss every 1–3 s (unsynced data dropped), flush sync" power "" --flush sync || rc=1
+scenario "T2c canary (flush async under power loss must lose acked messages)" power --expect-loss \
+  --flush async || { echo "T2c: the checker saw no loss under power loss with flush async" >&2; rc=1; }
+scenario "T3 SIGSTOP 0.5–5 s every 1–3 s, flush sync" stop "" --flush sync || rc=1
 exit $rc
