@@ -8,14 +8,15 @@ topic ("<partition> <offset> <producer>:<seq>") and the nemesis' restart times (
 line, when the restarted broker was ready), and prints one line:
 
   NAME: acked-lost 0, unexpected 0, duplicates 12 (0.06 %), recovered 3, failed 0, unknown 5,
-        non-monotonic 0, offset-gaps 0, misplaced 0, restart→first-ack p50 120 ms p99 180 ms
+        non-monotonic 0, offset-gaps 0, misplaced 0, reordered 0, restart→first-ack p50 120 ms p99 180 ms
 
 acked-lost: acknowledged (ok) and not delivered. unexpected: delivered but never sent, or sent
 and definitely refused (fail). duplicates: extra copies delivered. recovered: unknown outcome
 (info or no answer) yet delivered. non-monotonic: within one producer and partition, a higher
 sequence acknowledged at a lower offset (per-partition order of one producer). offset-gaps:
 offsets missing inside a partition's drained range (a hole: the log is not a prefix of what was
-written). misplaced: the offset an acknowledgement named holds another message. Exit status 0
+written). misplaced: the offset an acknowledgement named holds another message. reordered: reading a
+partition, one producer's sequence going down (per-partition order). Exit status 0
 when every counter but duplicates, recovered, failed and unknown is 0 (with --expect-loss: when
 acked-lost > 0, the canary).
 """
@@ -94,6 +95,14 @@ def main():
     for offsets in by_partition.values():
         offset_gaps += max(offsets) - min(offsets) + 1 - len(offsets)
     misplaced = sum(1 for k, pos in ok.items() if pos in at and at[pos] != k)
+    # Poll order: reading a partition, one producer's sequence numbers only go up.
+    reordered = 0
+    newest = {}
+    for (part, offset) in sorted(at):
+        producer, seq = at[(part, offset)]
+        if seq < newest.get((part, producer), -1):
+            reordered += 1
+        newest[(part, producer)] = max(seq, newest.get((part, producer), -1))
 
     restarts = [int(l) for l in open(a.restarts) if l.strip()]
     ack_times.sort()
@@ -108,10 +117,11 @@ def main():
           f"acked-lost {len(lost)}, unexpected {len(unexpected)}, "
           f"duplicates {duplicates:,} ({100.0 * duplicates / max(1, total):.2f} %), recovered {recovered}, "
           f"failed {len(failed)}, unknown {len(unknown) + no_answer}, non-monotonic {non_monotonic}, "
-          f"offset-gaps {offset_gaps}, misplaced {misplaced}, restart→first-ack p50 {percentile(recovery, 50)} ms p99 {percentile(recovery, 99)} ms")
+          f"offset-gaps {offset_gaps}, misplaced {misplaced}, reordered {reordered}, restart→first-ack p50 {percentile(recovery, 50)} ms p99 {percentile(recovery, 99)} ms")
     if a.expect_loss:
         return 0 if lost else 1
-    return 0 if not lost and not unexpected and non_monotonic == 0 and offset_gaps == 0 and misplaced == 0 else 1
+    return 0 if not lost and not unexpected and non_monotonic == 0 and offset_gaps == 0 and misplaced == 0 \
+        and reordered == 0 else 1
 
 
 if __name__ == "__main__":

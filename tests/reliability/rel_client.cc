@@ -1,6 +1,6 @@
 // rel_client: the client side of the reliability suite (tests/reliability/README.md).
 //
-//   rel_client produce -b HOST:PORT --topic T --id P --count N [--rate R] --history FILE
+//   rel_client produce -b HOST:PORT --topic T --id P --count N [--rate R] [--inflight K] --history FILE
 //     Sends N messages with body "P:<seq>" through an idempotent Producer that rides out broker
 //     restarts (many retries, long delivery timeout) and logs one line per operation event:
 //       invoke <seq> <unix ms>                      before the send
@@ -40,7 +40,7 @@ bool definitely_not_applied(tidemq::StatusCode c) {
 }
 
 int produce(const std::string& broker, const std::string& topic, const std::string& id, uint32_t count,
-            double rate, const std::string& history_path) {
+            double rate, int inflight, const std::string& history_path) {
   FILE* history = std::fopen(history_path.c_str(), "w");
   if (history == nullptr) {
     fmt::print(stderr, "rel_client: cannot write {}\n", history_path);
@@ -57,7 +57,7 @@ int produce(const std::string& broker, const std::string& topic, const std::stri
   o.retries = 1'000'000;  // ride out every restart: only the delivery timeout ends a message
   o.retry_backoff = std::chrono::milliseconds(50);
   o.delivery_timeout = std::chrono::milliseconds(120'000);
-  o.max_inflight_requests = 16;
+  o.max_inflight_requests = inflight;
   tidemq::Result<std::unique_ptr<tidemq::Producer>> p = tidemq::Status::unavailable("not connected yet");
   for (int attempt = 0; attempt < 200 && !p.is_ok(); ++attempt) {  // the broker may be restarting
     p = tidemq::Producer::create(o);
@@ -127,12 +127,14 @@ int main(int argc, char** argv) {
   std::string broker = "127.0.0.1:7911", topic = "rel", id = "p0", history, out;
   uint32_t count = 1000;
   double rate = 0;
+  int inflight = 16;
   auto* prod = app.add_subcommand("produce", "send --count messages, logging a history");
   prod->add_option("-b,--broker", broker);
   prod->add_option("--topic", topic);
   prod->add_option("--id", id, "producer id, the body prefix");
   prod->add_option("--count", count);
   prod->add_option("--rate", rate, "messages per second (0: as fast as possible)");
+  prod->add_option("--inflight", inflight, "requests in flight per connection (T5: 1)")->check(CLI::PositiveNumber);
   prod->add_option("--history", history)->required();
   auto* dr = app.add_subcommand("drain", "read every message of the topic");
   dr->add_option("-b,--broker", broker);
@@ -140,6 +142,6 @@ int main(int argc, char** argv) {
   dr->add_option("--out", out)->required();
   CLI11_PARSE(app, argc, argv);
   (void)tidemq::set_client_log_level("error");
-  if (*prod) return produce(broker, topic, id, count, rate, history);
+  if (*prod) return produce(broker, topic, id, count, rate, inflight, history);
   return drain(broker, topic, out);
 }

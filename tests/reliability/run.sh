@@ -15,13 +15,14 @@
 #       sync: acked-lost 0, no holes in any partition (offset-gaps 0: the log is a prefix).
 #   T2c the same with --flush async must report acked-lost > 0.
 #   T3  SIGSTOP for 0.5–5 s every 1–3 s, --flush sync: acked-lost 0, unexpected 0.
+#   T5  T1 with one request in flight per producer: also reordered 0 (every scenario counts it).
 set -euo pipefail
 MODE=short
 while (($#)); do
   case "$1" in
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -30,6 +31,7 @@ BIN=${1:-$HERE/../../build/bin}
 PER_PRODUCER=$([[ $MODE == long ]] && echo 60000 || echo 4000)
 RATE=$([[ $MODE == long ]] && echo 1000 || echo 500)
 PRODUCERS=4
+CLIENT_FLAGS=()  # extra rel_client produce flags for the next scenario
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-rel.XXXXXX")
 BROKER_PID=""
 cleanup() {
@@ -76,12 +78,12 @@ scenario() {
   local pids=()
   for p in $(seq 1 $PRODUCERS); do
     "$BIN/rel_client" produce -b "127.0.0.1:$port" --topic rel --id "p$p" --count "$PER_PRODUCER" --rate "$RATE" \
-      --history "$dir/p$p.history" 2>>"$dir/clients.log" &
+      --history "$dir/p$p.history" "${CLIENT_FLAGS[@]}" 2>>"$dir/clients.log" &
     pids+=($!)
   done
   running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   local pauses=0
-  while running; do
+  while [[ $nemesis != power ]] && running; do  # rel_power_broker is its own nemesis
     sleep "$(python3 -c 'import random; print(round(random.uniform(1, 3), 2))')"  # the nemesis' schedule
     running || break
     case $nemesis in
@@ -117,4 +119,8 @@ scenario "T2 power loss every 1–3 s (unsynced data dropped), flush sync" power
 scenario "T2c canary (flush async under power loss must lose acked messages)" power --expect-loss \
   --flush async || { echo "T2c: the checker saw no loss under power loss with flush async" >&2; rc=1; }
 scenario "T3 SIGSTOP 0.5–5 s every 1–3 s, flush sync" stop "" --flush sync || rc=1
+CLIENT_FLAGS=(--inflight 1)
+scenario "T5 per-partition order, one request in flight per producer, kill -9 every 1–3 s, flush sync" kill "" \
+  --flush sync || rc=1
+CLIENT_FLAGS=()
 exit $rc

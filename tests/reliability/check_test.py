@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""check_test.py — every counter of check.py fires on a history built to trip it (CTest
+reliability_check_test), so a 0 in the suite means "not seen", not "not looked for"."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(histories, drain, expect_loss=False):
+    """histories: {producer: [lines]}, drain: [(partition, offset, body)] -> (exit code, counters)."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for producer, lines in histories.items():
+            paths.append(os.path.join(d, producer + ".history"))
+            with open(paths[-1], "w") as f:
+                f.write("".join(l + "\n" for l in lines))
+        with open(os.path.join(d, "drain"), "w") as f:
+            f.write("".join(f"{p} {o} {b}\n" for p, o, b in drain))
+        open(os.path.join(d, "restarts"), "w").close()
+        args = [sys.executable, os.path.join(HERE, "check.py"), "--name", "t", "--drain", os.path.join(d, "drain"),
+                "--restarts", os.path.join(d, "restarts")] + (["--expect-loss"] if expect_loss else []) + paths
+        r = subprocess.run(args, capture_output=True, text=True)
+        counters = {k: int(v.replace(",", "")) for k, v in re.findall(r"([a-z-]+) ([\d,]+)(?=[, ]| \()", r.stdout)}
+        return r.returncode, counters, r.stdout
+
+
+def acked(seq, part, off):
+    return [f"invoke {seq} 1000", f"ok {seq} {part} {off} 1001"]
+
+
+def main():
+    failures, ran = [], []
+
+    def expect(what, histories, drain, counter, value, code, expect_loss=False):
+        ran.append(what)
+        rc, c, out = run(histories, drain, expect_loss)
+        if c.get(counter) != value or rc != code:
+            failures.append(f"{what}: wanted {counter} {value} and exit {code}, got exit {rc}: {out.strip()}")
+
+    clean = {"p1": acked(0, 0, 0) + acked(1, 0, 1)}
+    expect("clean", clean, [(0, 0, "p1:0"), (0, 1, "p1:1")], "acked-lost", 0, 0)
+    expect("lost", clean, [(0, 0, "p1:0")], "acked-lost", 1, 1)
+    expect("canary sees loss", clean, [(0, 0, "p1:0")], "acked-lost", 1, 0, expect_loss=True)
+    expect("canary without loss fails", clean, [(0, 0, "p1:0"), (0, 1, "p1:1")], "acked-lost", 0, 1, expect_loss=True)
+    expect("unexpected", clean, [(0, 0, "p1:0"), (0, 1, "p1:1"), (0, 2, "p1:7")], "unexpected", 1, 1)
+    refused = {"p1": acked(0, 0, 0) + ["invoke 1 1000", "fail 1 9"]}
+    expect("refused yet stored", refused, [(0, 0, "p1:0"), (0, 1, "p1:1")], "unexpected", 1, 1)
+    expect("duplicates are counted, not failed", clean, [(0, 0, "p1:0"), (0, 1, "p1:1"), (0, 2, "p1:1")],
+           "duplicates", 1, 0)
+    unknown = {"p1": acked(0, 0, 0) + ["invoke 1 1000", "info 1 14"]}
+    expect("recovered", unknown, [(0, 0, "p1:0"), (0, 1, "p1:1")], "recovered", 1, 0)
+    backwards = {"p1": acked(0, 0, 1) + acked(1, 0, 0)}
+    expect("non-monotonic", backwards, [(0, 1, "p1:0"), (0, 0, "p1:1")], "non-monotonic", 1, 1)
+    expect("offset gap", clean, [(0, 0, "p1:0"), (0, 2, "p1:1")], "offset-gaps", 1, 1)
+    expect("misplaced", clean, [(0, 0, "p1:1"), (0, 1, "p1:0")], "misplaced", 2, 1)
+    unacked = {"p1": ["invoke 0 1000", "invoke 1 1000"]}
+    expect("reordered", unacked, [(0, 0, "p1:1"), (0, 1, "p1:0")], "reordered", 1, 1)
+    for f in failures:
+        print("FAIL", f)
+    print(f"check_test: {len(ran) - len(failures)}/{len(ran)} cases")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
