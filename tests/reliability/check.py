@@ -19,6 +19,15 @@ written). misplaced: the offset an acknowledgement named holds another message. 
 partition, one producer's sequence going down (per-partition order). Exit status 0
 when every counter but duplicates, recovered, failed and unknown is 0 (with --expect-loss: when
 acked-lost > 0, the canary).
+
+  check.py --txn [--check-max 15] --name NAME --drain FILE --restarts FILE HISTORY...
+
+T6: the histories of `rel_client txn` (rel_txn.h), whose sequence numbers decide each
+transaction's outcome. lost-commit: a stored half-message to commit, never delivered. ghost: a
+transaction to roll back, delivered. unexpected: delivered but never sent, or refused. duplicates:
+a commit delivered twice. misapplied: the broker recorded the other outcome. checks: check-backs
+answered, at most --check-max per transaction. open after the run: the group's pending + parked
+transactions when the clients stopped waiting (must be 0).
 """
 import argparse
 import bisect
@@ -33,15 +42,22 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(round(p / 100.0 * (len(values) - 1))))]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--drain", required=True)
-    ap.add_argument("--restarts", required=True)
-    ap.add_argument("--expect-loss", action="store_true")
-    ap.add_argument("histories", nargs="+")
-    a = ap.parse_args()
+def read_drain(path, histories):
+    """The drained topic -> (Counter of (history, seq) copies, {(partition, offset): (history, seq)})."""
+    # Histories are named <dir>/<producer id>.history: map body ids back to them.
+    by_id = {h.rsplit("/", 1)[-1].rsplit(".", 1)[0]: h for h in histories}
+    delivered = collections.Counter()
+    at = {}
+    for line in open(path):
+        part, offset, body = line.rstrip("\n").split(" ", 2)
+        pid, _, seq = body.partition(":")
+        k = (by_id.get(pid, "?" + pid), int(seq))
+        delivered[k] += 1
+        at[(int(part), int(offset))] = k
+    return delivered, at
 
+
+def check_produce(a):
     invoked, ok, failed, unknown = set(), {}, set(), set()
     ack_times = []
     for path in a.histories:
@@ -60,17 +76,7 @@ def main():
                 failed.add((producer, int(f[1])))
             elif kind == "info":
                 unknown.add((producer, int(f[1])))
-    # Histories are named <dir>/<producer id>.history: map body ids back to them.
-    by_id = {path.rsplit("/", 1)[-1].rsplit(".", 1)[0]: path for path in a.histories}
-
-    delivered = collections.Counter()
-    at = {}  # (partition, offset) -> (producer, seq)
-    for line in open(a.drain):
-        part, offset, body = line.rstrip("\n").split(" ", 2)
-        pid, _, seq = body.partition(":")
-        k = (by_id.get(pid, "?" + pid), int(seq))
-        delivered[k] += 1
-        at[(int(part), int(offset))] = k
+    delivered, at = read_drain(a.drain, a.histories)
 
     lost = [k for k in ok if delivered[k] == 0]
     unexpected = [k for k in delivered if k not in invoked or k in failed]
@@ -122,6 +128,74 @@ def main():
         return 0 if lost else 1
     return 0 if not lost and not unexpected and non_monotonic == 0 and offset_gaps == 0 and misplaced == 0 \
         and reordered == 0 else 1
+
+
+def planned_commit(seq):
+    """T6's rule (rel_txn.h): seq % 10 in 0-5 commit, 6-8 roll back, 9 unknown then commit."""
+    return seq % 10 not in (6, 7, 8)
+
+
+def check_txn(a):
+    invoked, halves, failed, unknown, ends, end_lost = set(), set(), set(), set(), {}, set()
+    checks, max_checks, open_counts = 0, 0, []
+    for path in a.histories:
+        for line in open(path):
+            f = line.split()
+            if not f:
+                continue
+            kind = f[0]
+            if kind == "open":
+                open_counts.append(int(f[1]) + int(f[2]))
+                continue
+            k = (path, int(f[1]))
+            if kind == "invoke":
+                invoked.add(k)
+            elif kind == "half":
+                halves.add(k)
+            elif kind == "fail":
+                failed.add(k)
+            elif kind == "info":
+                unknown.add(k)
+            elif kind == "end":
+                ends[k] = f[2]
+            elif kind == "endinfo":
+                end_lost.add(k)
+            elif kind == "check":
+                checks += 1
+                if f[2].isdigit():
+                    max_checks = max(max_checks, int(f[2]))
+    delivered, _ = read_drain(a.drain, a.histories)
+    lost_commit = [k for k in halves if planned_commit(k[1]) and delivered[k] == 0]
+    ghost = [k for k in delivered if not planned_commit(k[1])]
+    unexpected = [k for k in delivered if k not in invoked or k in failed]
+    duplicates = sum(n - 1 for n in delivered.values() if n > 1)
+    misapplied = [k for k, state in ends.items()
+                  if (state == "committed") != planned_commit(k[1]) and state in ("committed", "rolled_back")]
+    open_after = min(open_counts) if open_counts else None
+    committed = sum(1 for k in invoked if planned_commit(k[1]))
+    print(f"{a.name}: {len(invoked):,} transactions ({committed:,} to commit), {len(halves):,} halves stored: "
+          f"lost-commit {len(lost_commit)}, ghost {len(ghost)}, unexpected {len(unexpected)}, "
+          f"duplicates {duplicates}, misapplied {len(misapplied)}, checks {checks:,} (max {max_checks} per txn, "
+          f"limit {a.check_max}), open after the run {'?' if open_after is None else open_after}, "
+          f"unknown {len(unknown)}, end answer lost {len(end_lost)}")
+    safe = not lost_commit and not ghost and not unexpected and duplicates == 0 and not misapplied \
+        and max_checks <= a.check_max and open_after == 0
+    if a.expect_loss:
+        return 0 if lost_commit or ghost else 1
+    return 0 if safe else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--drain", required=True)
+    ap.add_argument("--restarts", required=True)
+    ap.add_argument("--expect-loss", action="store_true")
+    ap.add_argument("--txn", action="store_true", help="T6's transaction histories (rel_client txn)")
+    ap.add_argument("--check-max", type=int, default=15, help="--txn: the broker's --check-max")
+    ap.add_argument("histories", nargs="+")
+    a = ap.parse_args()
+    return check_txn(a) if a.txn else check_produce(a)
 
 
 if __name__ == "__main__":

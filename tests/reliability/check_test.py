@@ -10,7 +10,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(histories, drain, expect_loss=False):
+def run(histories, drain, expect_loss=False, txn=False):
     """histories: {producer: [lines]}, drain: [(partition, offset, body)] -> (exit code, counters)."""
     with tempfile.TemporaryDirectory() as d:
         paths = []
@@ -22,7 +22,8 @@ def run(histories, drain, expect_loss=False):
             f.write("".join(f"{p} {o} {b}\n" for p, o, b in drain))
         open(os.path.join(d, "restarts"), "w").close()
         args = [sys.executable, os.path.join(HERE, "check.py"), "--name", "t", "--drain", os.path.join(d, "drain"),
-                "--restarts", os.path.join(d, "restarts")] + (["--expect-loss"] if expect_loss else []) + paths
+                "--restarts", os.path.join(d, "restarts")] + (["--expect-loss"] if expect_loss else []) \
+            + (["--txn"] if txn else []) + paths
         r = subprocess.run(args, capture_output=True, text=True)
         counters = {k: int(v.replace(",", "")) for k, v in re.findall(r"([a-z-]+) ([\d,]+)(?=[, ]| \()", r.stdout)}
         return r.returncode, counters, r.stdout
@@ -35,9 +36,9 @@ def acked(seq, part, off):
 def main():
     failures, ran = [], []
 
-    def expect(what, histories, drain, counter, value, code, expect_loss=False):
+    def expect(what, histories, drain, counter, value, code, expect_loss=False, txn=False):
         ran.append(what)
-        rc, c, out = run(histories, drain, expect_loss)
+        rc, c, out = run(histories, drain, expect_loss, txn)
         if c.get(counter) != value or rc != code:
             failures.append(f"{what}: wanted {counter} {value} and exit {code}, got exit {rc}: {out.strip()}")
 
@@ -59,6 +60,21 @@ def main():
     expect("misplaced", clean, [(0, 0, "p1:1"), (0, 1, "p1:0")], "misplaced", 2, 1)
     unacked = {"p1": ["invoke 0 1000", "invoke 1 1000"]}
     expect("reordered", unacked, [(0, 0, "p1:1"), (0, 1, "p1:0")], "reordered", 1, 1)
+    # T6 (--txn): seq 0 commits, seq 6 rolls back, seq 9 is unknown then committed by a check.
+    txn = {"p1": ["invoke 0 1", "half 0 100", "end 0 committed", "invoke 6 1", "half 6 101", "end 6 rolled_back",
+                  "invoke 9 1", "half 9 102", "end 9 pending", "check 9 1 commit", "open 0 0"]}
+    ok_drain = [(0, 0, "p1:0"), (0, 1, "p1:9")]
+    expect("txn clean", txn, ok_drain, "lost-commit", 0, 0, txn=True)
+    expect("txn lost commit", txn, [(0, 0, "p1:0")], "lost-commit", 1, 1, txn=True)
+    expect("txn canary", txn, [(0, 0, "p1:0")], "lost-commit", 1, 0, expect_loss=True, txn=True)
+    expect("txn ghost", txn, ok_drain + [(0, 2, "p1:6")], "ghost", 1, 1, txn=True)
+    expect("txn appended twice", txn, ok_drain + [(0, 2, "p1:0")], "duplicates", 1, 1, txn=True)
+    misapplied = {"p1": txn["p1"][:5] + ["end 6 committed"] + txn["p1"][6:]}
+    expect("txn misapplied", misapplied, ok_drain, "misapplied", 1, 1, txn=True)
+    too_many = {"p1": txn["p1"] + ["check 9 16 commit"]}
+    expect("txn checks past the max", too_many, ok_drain, "max", 16, 1, txn=True)
+    still_open = {"p1": txn["p1"][:-1] + ["open 1 0"]}
+    expect("txn left open", still_open, ok_drain, "run", 1, 1, txn=True)
     for f in failures:
         print("FAIL", f)
     print(f"check_test: {len(ran) - len(failures)}/{len(ran)} cases")

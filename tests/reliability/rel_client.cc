@@ -7,6 +7,8 @@
 //       ok <seq> <partition> <offset> <unix ms>     acknowledged
 //       fail <seq> <code>                           the broker's error says it was not applied
 //       info <seq> <code>                           unknown (timeout, lost connection, shutdown)
+//   rel_client txn -b HOST:PORT --topic T --id P --group G --count N [--rate R] --history FILE
+//     T6's transactions (rel_txn.h).
 //   rel_client drain -b HOST:PORT --topic T --out FILE
 //     Reads every partition from its start to its end offset and writes "<partition> <offset>
 //     <body>" per message.
@@ -15,7 +17,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -23,34 +24,20 @@
 #include "tidemq/log.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
+#include "tests/reliability/rel_history.h"
+#include "tests/reliability/rel_txn.h"
 
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Errors after which the message was certainly not stored; anything else may have been.
-bool definitely_not_applied(tidemq::StatusCode c) {
-  using tidemq::StatusCode;
-  return c == StatusCode::kInvalidArgument || c == StatusCode::kTopicNotFound ||
-         c == StatusCode::kInvalidPartition || c == StatusCode::kMessageTooLarge ||
-         c == StatusCode::kCorruptMessage || c == StatusCode::kDiskFull;
-}
+using tidemq::rel::now_ms;
 
 int produce(const std::string& broker, const std::string& topic, const std::string& id, uint32_t count,
             double rate, int inflight, const std::string& history_path) {
-  FILE* history = std::fopen(history_path.c_str(), "w");
-  if (history == nullptr) {
+  tidemq::rel::History history(history_path);
+  if (!history.ok()) {
     fmt::print(stderr, "rel_client: cannot write {}\n", history_path);
     return 1;
   }
-  std::mutex mu;
-  auto line = [&](const std::string& text) {
-    std::lock_guard lock(mu);
-    std::fputs(text.c_str(), history);
-  };
   tidemq::ProducerOptions o;
   o.client.broker = broker;
   o.client.request_timeout = std::chrono::milliseconds(3000);
@@ -76,19 +63,18 @@ int produce(const std::string& broker, const std::string& topic, const std::stri
     m.topic = topic;
     m.key = id;
     m.body = fmt::format("{}:{}", id, seq);
-    line(fmt::format("invoke {} {}\n", seq, now_ms()));
-    (*p)->send_async(std::move(m), [&line, seq](const tidemq::Result<tidemq::SendResult>& r) {
+    history.line(fmt::format("invoke {} {}\n", seq, now_ms()));
+    (*p)->send_async(std::move(m), [&history, seq](const tidemq::Result<tidemq::SendResult>& r) {
       if (r.is_ok()) {
-        line(fmt::format("ok {} {} {} {}\n", seq, r->partition, r->offset, now_ms()));
+        history.line(fmt::format("ok {} {} {} {}\n", seq, r->partition, r->offset, now_ms()));
       } else {
-        const char* kind = definitely_not_applied(r.status().code()) ? "fail" : "info";
-        line(fmt::format("{} {} {}\n", kind, seq, static_cast<int>(r.status().code())));
+        history.line(fmt::format("{} {} {}\n", tidemq::rel::failure_kind(r.status()), seq,
+                                 static_cast<int>(r.status().code())));
       }
     });
   }
   (void)(*p)->flush(std::chrono::milliseconds(150'000));
   (*p)->close();
-  std::fclose(history);
   return 0;
 }
 
@@ -136,12 +122,23 @@ int main(int argc, char** argv) {
   prod->add_option("--rate", rate, "messages per second (0: as fast as possible)");
   prod->add_option("--inflight", inflight, "requests in flight per connection (T5: 1)")->check(CLI::PositiveNumber);
   prod->add_option("--history", history)->required();
+  tidemq::rel::TxnArgs txn;
+  auto* tx = app.add_subcommand("txn", "run --count transactions (outcome from the sequence), logging a history");
+  tx->add_option("-b,--broker", txn.broker)->required();
+  tx->add_option("--topic", txn.topic)->required();
+  tx->add_option("--id", txn.id, "producer id, the body prefix")->required();
+  tx->add_option("--group", txn.group, "producer group")->required();
+  tx->add_option("--count", txn.count);
+  tx->add_option("--rate", txn.rate, "transactions per second (0: as fast as possible)");
+  tx->add_option("--resolve-wait-s", txn.resolve_wait_s, "then answer checks until none is open, at most this long");
+  tx->add_option("--history", txn.history_path)->required();
   auto* dr = app.add_subcommand("drain", "read every message of the topic");
   dr->add_option("-b,--broker", broker);
   dr->add_option("--topic", topic);
   dr->add_option("--out", out)->required();
   CLI11_PARSE(app, argc, argv);
   (void)tidemq::set_client_log_level("error");
+  if (*tx) return tidemq::rel::run_transactions(txn);
   if (*prod) return produce(broker, topic, id, count, rate, inflight, history);
   return drain(broker, topic, out);
 }

@@ -3,7 +3,7 @@
 # real mqbroker processes on 127.0.0.1, one result line per scenario, exit 1 if any safety counter
 # is not 0 or a canary does not see its fault.
 #
-#   tests/reliability/run.sh [--short | --long] [BIN_DIR]
+#   tests/reliability/run.sh [--short | --long] [--only T6] [BIN_DIR]   (--only: scenarios whose name starts so)
 #
 # --short (default; part of `tools/dev.sh test`): 4 producers × 4,000 messages at 500/s each (~8 s,
 # ~4 kills per scenario); --long: × 60,000 at 1,000/s (~60 s, ~30 kills).
@@ -16,13 +16,18 @@
 #   T2c the same with --flush async must report acked-lost > 0.
 #   T3  SIGSTOP for 0.5–5 s every 1–3 s, --flush sync: acked-lost 0, unexpected 0.
 #   T5  T1 with one request in flight per producer: also reordered 0 (every scenario counts it).
+#   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
+#       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
+#       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open.
 set -euo pipefail
 MODE=short
+ONLY=""
 while (($#)); do
   case "$1" in
+    --only) ONLY=$2; shift 2 ;;
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -30,8 +35,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=${1:-$HERE/../../build/bin}
 PER_PRODUCER=$([[ $MODE == long ]] && echo 60000 || echo 4000)
 RATE=$([[ $MODE == long ]] && echo 1000 || echo 500)
+TXN_PER_PRODUCER=$([[ $MODE == long ]] && echo 5000 || echo 500)
+TXN_RATE=$([[ $MODE == long ]] && echo 100 || echo 100)
 PRODUCERS=4
 CLIENT_FLAGS=()  # extra rel_client produce flags for the next scenario
+WORKLOAD=produce # or txn (T6)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-rel.XXXXXX")
 BROKER_PID=""
 cleanup() {
@@ -67,6 +75,7 @@ start_broker() {
 scenario() {
   local name=$1 nemesis=$2 check_flags=$3
   shift 3
+  [[ -n $ONLY && $name != "$ONLY"* ]] && return 0
   local dir="$WORK/$name" port
   mkdir -p "$dir"
   port=$(free_port)
@@ -77,17 +86,26 @@ scenario() {
   "$BIN/mqadmin" -b "127.0.0.1:$port" updateTopic -t rel -p 4 >/dev/null
   local pids=()
   for p in $(seq 1 $PRODUCERS); do
-    "$BIN/rel_client" produce -b "127.0.0.1:$port" --topic rel --id "p$p" --count "$PER_PRODUCER" --rate "$RATE" \
-      --history "$dir/p$p.history" "${CLIENT_FLAGS[@]}" 2>>"$dir/clients.log" &
+    if [[ $WORKLOAD == txn ]]; then
+      "$BIN/rel_client" txn -b "127.0.0.1:$port" --topic rel --id "p$p" --group rel-pg --count "$TXN_PER_PRODUCER" \
+        --rate "$TXN_RATE" --history "$dir/p$p.history" 2>>"$dir/clients.log" &
+    else
+      "$BIN/rel_client" produce -b "127.0.0.1:$port" --topic rel --id "p$p" --count "$PER_PRODUCER" --rate "$RATE" \
+        --history "$dir/p$p.history" "${CLIENT_FLAGS[@]}" 2>>"$dir/clients.log" &
+    fi
     pids+=($!)
   done
   running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
-  local pauses=0
+  local pauses=0 producer_killed=0
   while [[ $nemesis != power ]] && running; do  # rel_power_broker is its own nemesis
     sleep "$(python3 -c 'import random; print(round(random.uniform(1, 3), 2))')"  # the nemesis' schedule
     running || break
     case $nemesis in
       kill)
+        if [[ $WORKLOAD == txn && $producer_killed == 0 ]]; then  # once: a producer dies between half and end
+          kill -KILL "${pids[0]}" 2>/dev/null || true
+          producer_killed=1
+        fi
         kill -KILL "$BROKER_PID"
         wait "$BROKER_PID" 2>/dev/null || true
         start_broker "$dir/data" "$port" "$@"
@@ -123,4 +141,8 @@ CLIENT_FLAGS=(--inflight 1)
 scenario "T5 per-partition order, one request in flight per producer, kill -9 every 1–3 s, flush sync" kill "" \
   --flush sync || rc=1
 CLIENT_FLAGS=()
+WORKLOAD=txn
+scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
+  kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+WORKLOAD=produce
 exit $rc
