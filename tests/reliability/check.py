@@ -28,10 +28,19 @@ transaction to roll back, delivered. unexpected: delivered but never sent, or re
 a commit delivered twice. misapplied: the broker recorded the other outcome. checks: check-backs
 answered, at most --check-max per transaction. open after the run: the group's pending + parked
 transactions when the clients stopped waiting (must be 0).
+
+  check.py --group --name NAME --drain FILE --restarts FILE p*.history c*.history...
+
+T4: producer histories (ok lines give acknowledged partition/offset) and consumer histories (c*,
+rel_client consume). acked-unconsumed: acknowledged, never polled by the group. commit-regressions:
+a partition's acknowledged commits going down in time. redelivered-after-commit: a poll returning an
+offset below a commit the broker acknowledged before it. Polled again before a commit: counted
+(at-least-once), not an error.
 """
 import argparse
 import bisect
 import collections
+import itertools
 import sys
 
 
@@ -185,6 +194,54 @@ def check_txn(a):
     return 0 if safe else 1
 
 
+def check_group(a):
+    acked, polled, commits = set(), collections.Counter(), collections.defaultdict(list)
+    polls = []  # (ms, partition, offset)
+    consumers = 0
+    for path in a.histories:
+        consumers += path.rsplit("/", 1)[-1].startswith("c")
+        for line in open(path):
+            f = line.split()
+            if not f:
+                continue
+            if f[0] == "ok":
+                acked.add((int(f[2]), int(f[3])))
+            elif f[0] == "poll":
+                polled[(int(f[1]), int(f[2]))] += 1
+                polls.append((int(f[3]), int(f[1]), int(f[2])))
+            elif f[0] == "commit":
+                for pos in f[2:]:
+                    part, _, offset = pos.partition(":")
+                    commits[int(part)].append((int(f[1]), int(offset)))
+    lost = [k for k in acked if polled[k] == 0]
+    regressions = 0
+    for events in commits.values():
+        events.sort()
+        high = -1
+        for _, offset in events:
+            regressions += offset < high
+            high = max(high, offset)
+    # A poll of an offset below a commit the broker acknowledged earlier: redelivered after commit.
+    redelivered = 0
+    for part, events in commits.items():
+        times = [t for t, _ in events]
+        highs = list(itertools.accumulate((o for _, o in events), max))
+        for t, p, o in polls:
+            if p != part:
+                continue
+            i = bisect.bisect_left(times, t) - 1  # commits acknowledged strictly before the poll returned
+            if i >= 0 and o < highs[i]:
+                redelivered += 1
+    again = sum(n - 1 for n in polled.values() if n > 1)
+    n_commits = sum(len(e) for e in commits.values())
+    print(f"{a.name}: {len(acked):,} acked, {sum(polled.values()):,} polled by {consumers} consumer runs, "
+          f"{n_commits:,} partition commits acknowledged: acked-unconsumed {len(lost)}, commit-regressions "
+          f"{regressions}, redelivered-after-commit {redelivered}, polled again before a commit {again:,}")
+    if a.expect_loss:
+        return 0 if lost or regressions or redelivered else 1
+    return 0 if not lost and regressions == 0 and redelivered == 0 else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", required=True)
@@ -192,10 +249,13 @@ def main():
     ap.add_argument("--restarts", required=True)
     ap.add_argument("--expect-loss", action="store_true")
     ap.add_argument("--txn", action="store_true", help="T6's transaction histories (rel_client txn)")
+    ap.add_argument("--group", action="store_true", help="T4's producer and consumer histories (rel_client consume)")
     ap.add_argument("--check-max", type=int, default=15, help="--txn: the broker's --check-max")
     ap.add_argument("histories", nargs="+")
     a = ap.parse_args()
-    return check_txn(a) if a.txn else check_produce(a)
+    if a.txn:
+        return check_txn(a)
+    return check_group(a) if a.group else check_produce(a)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(histories, drain, expect_loss=False, txn=False):
+def run(histories, drain, expect_loss=False, txn=False, group=False):
     """histories: {producer: [lines]}, drain: [(partition, offset, body)] -> (exit code, counters)."""
     with tempfile.TemporaryDirectory() as d:
         paths = []
@@ -23,9 +23,9 @@ def run(histories, drain, expect_loss=False, txn=False):
         open(os.path.join(d, "restarts"), "w").close()
         args = [sys.executable, os.path.join(HERE, "check.py"), "--name", "t", "--drain", os.path.join(d, "drain"),
                 "--restarts", os.path.join(d, "restarts")] + (["--expect-loss"] if expect_loss else []) \
-            + (["--txn"] if txn else []) + paths
+            + (["--txn"] if txn else []) + (["--group"] if group else []) + paths
         r = subprocess.run(args, capture_output=True, text=True)
-        counters = {k: int(v.replace(",", "")) for k, v in re.findall(r"([a-z-]+) ([\d,]+)(?=[, ]| \()", r.stdout)}
+        counters = {k: int(v.replace(",", "")) for k, v in re.findall(r"([a-z-]+) ([\d,]+)(?=[,\s]|$)", r.stdout)}
         return r.returncode, counters, r.stdout
 
 
@@ -36,9 +36,9 @@ def acked(seq, part, off):
 def main():
     failures, ran = [], []
 
-    def expect(what, histories, drain, counter, value, code, expect_loss=False, txn=False):
+    def expect(what, histories, drain, counter, value, code, expect_loss=False, txn=False, group=False):
         ran.append(what)
-        rc, c, out = run(histories, drain, expect_loss, txn)
+        rc, c, out = run(histories, drain, expect_loss, txn, group)
         if c.get(counter) != value or rc != code:
             failures.append(f"{what}: wanted {counter} {value} and exit {code}, got exit {rc}: {out.strip()}")
 
@@ -75,6 +75,18 @@ def main():
     expect("txn checks past the max", too_many, ok_drain, "max", 16, 1, txn=True)
     still_open = {"p1": txn["p1"][:-1] + ["open 1 0"]}
     expect("txn left open", still_open, ok_drain, "run", 1, 1, txn=True)
+    # T4 (--group): p1 acked offsets 0 and 1 of partition 0; c1 polled and committed them.
+    prod = acked(0, 0, 0) + acked(1, 0, 1)
+    cons = ["poll 0 0 10", "poll 0 1 10", "commit 11 0:2"]
+    expect("group clean", {"p1": prod, "c1": cons}, [], "acked-unconsumed", 0, 0, group=True)
+    expect("group unconsumed", {"p1": prod, "c1": cons[:1] + ["commit 11 0:1"]}, [], "acked-unconsumed", 1, 1,
+           group=True)
+    expect("group commit regression", {"p1": prod, "c1": cons, "c2": ["commit 20 0:1"]}, [], "commit-regressions",
+           1, 1, group=True)
+    expect("group redelivered after commit", {"p1": prod, "c1": cons, "c2": ["poll 0 1 30"]}, [],
+           "redelivered-after-commit", 1, 1, group=True)
+    expect("group polled again before a commit", {"p1": prod, "c1": ["poll 0 0 10", "poll 0 1 10"],
+                                                   "c2": cons}, [], "commit", 2, 0, group=True)
     for f in failures:
         print("FAIL", f)
     print(f"check_test: {len(ran) - len(failures)}/{len(ran)} cases")

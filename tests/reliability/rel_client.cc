@@ -9,6 +9,8 @@
 //       info <seq> <code>                           unknown (timeout, lost connection, shutdown)
 //   rel_client txn -b HOST:PORT --topic T --id P --group G --count N [--rate R] --history FILE
 //     T6's transactions (rel_txn.h).
+//   rel_client consume -b HOST:PORT --topic T --group G --history FILE
+//     T4's group consumer (rel_consume.h).
 //   rel_client drain -b HOST:PORT --topic T --out FILE
 //     Reads every partition from its start to its end offset and writes "<partition> <offset>
 //     <body>" per message.
@@ -24,6 +26,7 @@
 #include "tidemq/log.h"
 #include "tidemq/producer.h"
 #include "tidemq/reader.h"
+#include "tests/reliability/rel_consume.h"
 #include "tests/reliability/rel_history.h"
 #include "tests/reliability/rel_txn.h"
 
@@ -132,12 +135,19 @@ int main(int argc, char** argv) {
   tx->add_option("--rate", txn.rate, "transactions per second (0: as fast as possible)");
   tx->add_option("--resolve-wait-s", txn.resolve_wait_s, "then answer checks until none is open, at most this long");
   tx->add_option("--history", txn.history_path)->required();
+  tidemq::rel::ConsumeArgs consume;
+  auto* co = app.add_subcommand("consume", "poll a group until SIGTERM, committing after each poll, logging a history");
+  co->add_option("-b,--broker", consume.broker)->required();
+  co->add_option("--topic", consume.topic)->required();
+  co->add_option("--group", consume.group)->required();
+  co->add_option("--history", consume.history_path)->required();
   auto* dr = app.add_subcommand("drain", "read every message of the topic");
   dr->add_option("-b,--broker", broker);
   dr->add_option("--topic", topic);
   dr->add_option("--out", out)->required();
   CLI11_PARSE(app, argc, argv);
   (void)tidemq::set_client_log_level("error");
+  if (*co) return tidemq::rel::run_consumer(consume);
   if (*tx) return tidemq::rel::run_transactions(txn);
   if (*prod) return produce(broker, topic, id, count, rate, inflight, history);
   return drain(broker, topic, out);

@@ -3,7 +3,8 @@
 # real mqbroker processes on 127.0.0.1, one result line per scenario, exit 1 if any safety counter
 # is not 0 or a canary does not see its fault.
 #
-#   tests/reliability/run.sh [--short | --long] [--only T6] [BIN_DIR]   (--only: scenarios whose name starts so)
+#   tests/reliability/run.sh [--short | --long] [--only T6] [--keep] [BIN_DIR]
+#     --only: the scenarios whose name starts so; --keep: leave the work dir (histories, drains, logs)
 #
 # --short (default; part of `tools/dev.sh test`): 4 producers × 4,000 messages at 500/s each (~8 s,
 # ~4 kills per scenario); --long: × 60,000 at 1,000/s (~60 s, ~30 kills).
@@ -15,6 +16,9 @@
 #       sync: acked-lost 0, no holes in any partition (offset-gaps 0: the log is a prefix).
 #   T2c the same with --flush async must report acked-lost > 0.
 #   T3  SIGSTOP for 0.5–5 s every 1–3 s, --flush sync: acked-lost 0, unexpected 0.
+#   T4  T1's producers and a group of 2 consumers committing after each poll; each round also kills
+#       a member (-9) and starts a new one: acked-unconsumed 0, commit-regressions 0,
+#       redelivered-after-commit 0.
 #   T5  T1 with one request in flight per producer: also reordered 0 (every scenario counts it).
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
@@ -22,12 +26,14 @@
 set -euo pipefail
 MODE=short
 ONLY=""
+KEEP=""
 while (($#)); do
   case "$1" in
+    --keep) KEEP=1; shift ;;
     --only) ONLY=$2; shift 2 ;;
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -39,13 +45,13 @@ TXN_PER_PRODUCER=$([[ $MODE == long ]] && echo 5000 || echo 500)
 TXN_RATE=$([[ $MODE == long ]] && echo 100 || echo 100)
 PRODUCERS=4
 CLIENT_FLAGS=()  # extra rel_client produce flags for the next scenario
-WORKLOAD=produce # or txn (T6)
+WORKLOAD=produce # or group (T4), txn (T6)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-rel.XXXXXX")
 BROKER_PID=""
 cleanup() {
   [[ -n $BROKER_PID ]] && kill -KILL "$BROKER_PID" 2>/dev/null || true
   jobs -p | xargs -r kill -KILL 2>/dev/null || true
-  rm -rf "$WORK"
+  [[ -n $KEEP ]] && echo "reliability: work dir kept: $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -95,6 +101,18 @@ scenario() {
     fi
     pids+=($!)
   done
+  local consumers=() runs=0
+  start_consumer() {  # T4: a new group member with its own history
+    runs=$((runs + 1))
+    "$BIN/rel_client" consume -b "127.0.0.1:$port" --topic rel --group rel-cg --history "$dir/c$runs.history" \
+      2>>"$dir/clients.log" &
+    consumers+=($!)
+  }
+  if [[ $WORKLOAD == group ]]; then  # from the first message: the default (latest) would skip what came before the join
+    "$BIN/mqadmin" -b "127.0.0.1:$port" updateSubGroup -g rel-cg --reset-policy earliest >/dev/null
+    start_consumer
+    start_consumer
+  fi
   running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   local pauses=0 producer_killed=0
   while [[ $nemesis != power ]] && running; do  # rel_power_broker is its own nemesis
@@ -104,7 +122,15 @@ scenario() {
       kill)
         if [[ $WORKLOAD == txn && $producer_killed == 0 ]]; then  # once: a producer dies between half and end
           kill -KILL "${pids[0]}" 2>/dev/null || true
+          wait "${pids[0]}" 2>/dev/null || true
           producer_killed=1
+        fi
+        if [[ $WORKLOAD == group ]]; then  # a member dies with uncommitted polls; a new one joins
+          local victim=$((RANDOM % ${#consumers[@]}))
+          kill -KILL "${consumers[$victim]}" 2>/dev/null || true
+          wait "${consumers[$victim]}" 2>/dev/null || true
+          consumers=("${consumers[@]:0:$victim}" "${consumers[@]:$((victim + 1))}")
+          start_consumer
         fi
         kill -KILL "$BROKER_PID"
         wait "$BROKER_PID" 2>/dev/null || true
@@ -117,7 +143,23 @@ scenario() {
         pauses=$((pauses + 1)) ;;
     esac
   done
-  for p in "${pids[@]}"; do wait "$p"; done
+  local client_failed=0 st
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null && continue
+    st=$?
+    [[ $WORKLOAD == txn && $p == "${pids[0]}" ]] && continue  # the producer the nemesis killed
+    echo "$name: a client exited with $st (see $dir/clients.log)" >&2
+    client_failed=1
+  done
+  if [[ $WORKLOAD == group ]]; then  # the members consume the rest, then leave
+    for _ in $(seq 300); do
+      "$BIN/mqadmin" -b "127.0.0.1:$port" --json consumerProgress -g rel-cg 2>/dev/null |
+        python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["total_lag"] != 0)' && break
+      sleep 0.2
+    done
+    kill -TERM "${consumers[@]}" 2>/dev/null || true
+    wait "${consumers[@]}" 2>/dev/null || true
+  fi
   [[ $nemesis == power ]] && kill -USR1 "$BROKER_PID"  # no cuts during the drain
   "$BIN/rel_client" drain -b "127.0.0.1:$port" --topic rel --out "$dir/drain"
   kill -TERM "$BROKER_PID"
@@ -126,7 +168,7 @@ scenario() {
   [[ $nemesis == stop ]] && name="$name ($pauses pauses)"
   # shellcheck disable=SC2086
   python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
-    "$dir"/p*.history
+    "$dir"/[pc]*.history && ((client_failed == 0))
 }
 
 rc=0
@@ -141,6 +183,9 @@ CLIENT_FLAGS=(--inflight 1)
 scenario "T5 per-partition order, one request in flight per producer, kill -9 every 1–3 s, flush sync" kill "" \
   --flush sync || rc=1
 CLIENT_FLAGS=()
+WORKLOAD=group
+scenario "T4 consumer group (2 members, one SIGKILLed and replaced each round), kill -9 every 1–3 s, flush sync" \
+  kill "--group" --flush sync || rc=1
 WORKLOAD=txn
 scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
   kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
