@@ -87,7 +87,8 @@ void ConsumePool::run() {
     if (delayed_.empty()) {
       cv_.wait(lock);
     } else {
-      cv_.wait_until(lock, delayed_.begin()->first.first);
+      const auto due = delayed_.begin()->first.first;  // a copy: another thread may erase the entry meanwhile
+      cv_.wait_until(lock, due);
     }
   }
 }

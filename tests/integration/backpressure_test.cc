@@ -179,7 +179,9 @@ TEST_CASE("back-pressure: a produce flood against a stuck writer is held in the 
   CHECK(stat(**admin, "busy_rejections") == 0);
   const uint64_t rss_growth = rss_bytes() - std::min(rss_before, rss_bytes());
   MESSAGE("RSS growth during the flood: ", rss_growth, " bytes");
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed memory resident
   CHECK(rss_growth < (48u << 20));
+#endif
 
   // Let the writer go: the parked requests are admitted, reading resumes, every request is
   // acknowledged and stored.

@@ -67,11 +67,12 @@ Ack produce_at(RawClient& c, uint64_t id, const std::string& topic, const std::s
 }
 
 std::string one_record(uint64_t id, uint32_t reconsume_times = 0) {
+  const std::string body = "notify-" + std::to_string(id);  // RecordInput holds views
   record::BatchBuilder b;
   record::RecordInput r;
   r.id = id;
   r.reconsume_times = reconsume_times;
-  r.body = "notify-" + std::to_string(id);
+  r.body = body;
   b.add(r);
   return b.finish(0, 0);
 }
