@@ -65,7 +65,7 @@ BIG_TOPIC_BYTES = 2 * MIB         # partition 0 of t9big holds this much: every 
 PREFIX_JUNK = 4 * MIB             # junk after 0xFFFFFFFF on half the connections (4 KiB on the rest)
 # Resident growth allowed over the baseline, all sub-scenarios: the outbound cap plus answers on
 # their way from the blocking pool to the connection (a burst of them when the io threads do not
-# get a core: +96 MiB seen with 1,024 fetches on a busy 2-core machine, +10..25 MiB with 256).
+# get a core: +96 MiB seen with 1,024 fetches on a busy 2-core machine, +10..33 MiB with 256).
 # Half what a broker keeping every answer of the never-reading consumer holds (256 × ~0.9 MiB).
 RSS_ALLOWANCE = 128 * MIB
 # Resident memory per stalled connection (Session, its coroutines, its read buffer): ~8 KiB
