@@ -7,6 +7,10 @@
 namespace tidemq::broker {
 
 namespace {
+// A connection reads into kFirstReadChunk bytes until a read fills them; then (it sends a lot)
+// into kReadChunk. Idle, admin and slow connections never hold the big buffer: with thousands of
+// connections open (up to --max-connections) 64 KiB each was most of the broker's memory.
+constexpr size_t kFirstReadChunk = 2 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxGather = 64;  // frames per vectored write
 }  // namespace
@@ -64,7 +68,7 @@ bool Session::read_paused() const {
 
 asio::awaitable<void> Session::read_loop() {
   auto self = shared_from_this();
-  std::vector<char> buf(kReadChunk);
+  std::vector<char> buf(kFirstReadChunk);
   for (;;) {
     if (closing_ || stop_reading_) co_return;
     if (read_paused()) {
@@ -105,6 +109,7 @@ asio::awaitable<void> Session::read_loop() {
     }
     last_activity_ms_ = clock_.monotonic_ms();
     (void)decoder_.feed(std::string_view(buf.data(), n));  // an error stays in decoder_.error()
+    if (n == buf.size() && buf.size() < kReadChunk) buf.resize(kReadChunk);  // a busy peer
     // Slow-loris guard: a frame that has started must complete within frame_timeout_ms.
     if (decoder_.buffered_bytes() == 0) {
       frame_started_ms_ = 0;
