@@ -23,6 +23,8 @@
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
 #       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open.
+#   T9  hostile network (t9_hostile.py): huge length prefixes, slow-loris, a consumer that never
+#       reads, a connection storm — each bounded; T9c: each check fails with its guard loosened.
 set -euo pipefail
 MODE=short
 ONLY=""
@@ -33,7 +35,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -190,4 +192,8 @@ WORKLOAD=txn
 scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
   kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
 WORKLOAD=produce
+if [[ -z $ONLY || T9 == "$ONLY"* ]]; then  # its own broker and checks (t9_hostile.py)
+  python3 "$HERE/t9_hostile.py" "$BIN" "--$MODE" || rc=1
+  python3 "$HERE/t9_hostile.py" "$BIN" --canary || { echo "T9c: a hostile-network checker missed its fault" >&2; rc=1; }
+fi
 exit $rc
