@@ -65,6 +65,10 @@ struct FetchCall : std::enable_shared_from_this<FetchCall> {
   // One read attempt on the blocking pool. Replies, or waits for an append (or for tokens) and
   // tries again.
   void attempt(bool may_wait) {
+    if (responder.session().closed()) {  // cut (e.g. a peer that never reads): nobody to read for
+      responder.fail(Status::unavailable("connection closed"));  // only ends the request
+      return;
+    }
     int64_t now = services.clock.monotonic_ms();
     int64_t remaining = deadline_mono_ms - now;
     bool generation_moved = false;
