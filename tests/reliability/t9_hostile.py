@@ -661,6 +661,7 @@ class Scenario:
         s.connect(("127.0.0.1", self.broker.port))
         local = f"127.0.0.1:{s.getsockname()[1]}"
         log_at = os.path.getsize(self.broker.err_path)
+        bytes_out_before = self.broker.stats()["bytes_out"]
         try:
             s.sendall(self.fetch_hello + self.fetch_frame * reqs)
         except OSError:
@@ -711,6 +712,21 @@ class Scenario:
             problems.append("the client saw no close within 10 s")
         if received >= reqs * self.fetch_answer // 2:
             problems.append(f"{received / MIB:.1f} MiB reached the client: the broker sent the answers, it did not cut")
+        # The fetches it pipelined behind the cut are not read for nobody: once bytes_out settles
+        # (nothing more for 0.5 s), the broker has read at most half of what was asked.
+        last = [self.broker.stats()["bytes_out"], time.monotonic()]
+
+        def settled():
+            now = self.broker.stats()["bytes_out"]
+            if now != last[0]:
+                last[:] = [now, time.monotonic()]
+            return time.monotonic() - last[1] >= 0.5
+        wait_until(settled, 20)
+        read_for_it = last[0] - bytes_out_before
+        r["read_mib"] = max(r.get("read_mib", 0), read_for_it / MIB)
+        if read_for_it >= reqs * self.fetch_answer // 2:
+            problems.append(f"the broker read {read_for_it / MIB:.0f} MiB of answers for it (of {reqs} fetches, "
+                            f"{reqs * self.fetch_answer / MIB:.0f} MiB): fetches behind the cut still ran")
         if problems:
             raise Violation("outbound", "never-reading consumer: " + "; ".join(problems))
         self.fds_back("outbound")
@@ -791,7 +807,8 @@ class Scenario:
         if r:
             cut = f"{r['cut'] / MIB:.1f} MiB" if r["cut"] else "? MiB (no log line)"
             parts.append(f"never-reading consumer cut at {cut} outbound (cap {MAX_OUTBOUND // MIB} MiB; "
-                         f"{r['reqs']} fetches of {self.fetch_answer / MIB:.1f} MiB, {r['received'] / MIB:.1f} MiB reached it)")
+                         f"{r['reqs']} fetches of {self.fetch_answer / MIB:.1f} MiB, {r['received'] / MIB:.1f} MiB reached it, "
+                         f"{r.get('read_mib', 0):.0f} MiB read for it)")
         r = self.results.get("storm")
         if r:
             parts.append(f"storm {r['total']} ({r['total'] - r['cap']} over cap {r['cap']}): {r['refused']} refused "
