@@ -63,23 +63,32 @@ Status OffsetStore::load() {
   return Status::ok();
 }
 
-Result<std::vector<uint64_t>> OffsetStore::commit(const std::string& group,
-                                                  const std::vector<OffsetUpdate>& updates) {
+Result<std::vector<uint64_t>> OffsetStore::commit(const std::string& group, const std::vector<OffsetUpdate>& updates,
+                                                  const std::function<bool(size_t)>& admit) {
   // The map changes only under write_mu_, so what is read below stays true until the write.
   std::lock_guard write_lock(write_mu_);
   const int64_t now = clock_.now_ms();
   std::vector<uint64_t> stored;
   stored.reserve(updates.size());
+  std::vector<bool> admitted(updates.size(), true);
+  if (admit) {  // outside mu_: the predicate may take other locks
+    for (size_t i = 0; i < updates.size(); ++i) admitted[i] = admit(i);
+  }
   std::map<Key, CommittedOffset> changed;  // the final value per key (a key may repeat)
   {
     std::lock_guard lock(mu_);
-    for (const auto& u : updates) {
+    for (size_t i = 0; i < updates.size(); ++i) {
+      const OffsetUpdate& u = updates[i];
       Key key{group, u.topic_id, u.partition};
       std::optional<uint64_t> cur;
       if (auto c = changed.find(key); c != changed.end()) {
         cur = c->second.offset;
       } else if (auto o = offsets_.find(key); o != offsets_.end()) {
         cur = o->second.offset;
+      }
+      if (!admitted[i]) {
+        stored.push_back(cur.value_or(0));
+        continue;
       }
       // Never backwards; an equal offset is already stored and costs no write (idle auto-commit).
       if (cur && u.offset <= *cur) {
@@ -128,6 +137,12 @@ std::optional<CommittedOffset> OffsetStore::get(const std::string& group, uint32
   auto found = offsets_.find(Key{group, topic_id, partition});
   if (found == offsets_.end()) return std::nullopt;
   return found->second;
+}
+
+std::optional<CommittedOffset> OffsetStore::get_settled(const std::string& group, uint32_t topic_id,
+                                                        uint32_t partition) const {
+  std::lock_guard write_lock(write_mu_);
+  return get(group, topic_id, partition);
 }
 
 std::map<std::pair<uint32_t, uint32_t>, CommittedOffset> OffsetStore::list(const std::string& group) const {

@@ -42,11 +42,19 @@ class OffsetStore {
   // Member commits: one WriteBatch for all updates (flush mode). An update below the stored
   // offset is skipped (committed offsets never go backwards). Returns the offset stored after the
   // call for each update, in order. StorageError (sticky) on a failed write: nothing changes.
-  Result<std::vector<uint64_t>> commit(const std::string& group, const std::vector<OffsetUpdate>& updates);
+  // `admit(i)`, if given, is asked for each update before anything is written, inside the section
+  // get_settled() waits for: an update it refuses is skipped (its answer is the offset stored now,
+  // 0 if none). The group handler checks partition ownership there, so a commit admitted before
+  // a rebalance is visible to a new owner's get_settled() after it.
+  Result<std::vector<uint64_t>> commit(const std::string& group, const std::vector<OffsetUpdate>& updates,
+                                       const std::function<bool(size_t)>& admit = {});
   // Admin reset: sets the offsets as given, also backwards. One WriteBatch.
   Status reset(const std::string& group, const std::vector<OffsetUpdate>& updates);
 
   std::optional<CommittedOffset> get(const std::string& group, uint32_t topic_id, uint32_t partition) const;
+  // get() after the commit in progress, if any, has finished: what a member starting on a
+  // partition reads. Blocks for an fsync: never on an Asio thread.
+  std::optional<CommittedOffset> get_settled(const std::string& group, uint32_t topic_id, uint32_t partition) const;
   // Every committed offset of a group: (topic_id, partition) -> offset.
   std::map<std::pair<uint32_t, uint32_t>, CommittedOffset> list(const std::string& group) const;
   // Groups that have committed offsets (sorted).
@@ -65,7 +73,7 @@ class OffsetStore {
   const Clock& clock_;
   // Writers hold write_mu_ across their LevelDB write (so the order of writes to a key equals
   // the order of their memory updates); mu_ guards only the map, so reads never wait for an fsync.
-  std::mutex write_mu_;
+  mutable std::mutex write_mu_;
   mutable std::mutex mu_;
   std::map<Key, CommittedOffset> offsets_ GUARDED_BY(mu_);
 };

@@ -34,8 +34,11 @@ transactions when the clients stopped waiting (must be 0).
 T4: producer histories (ok lines give acknowledged partition/offset) and consumer histories (c*,
 rel_client consume). acked-unconsumed: acknowledged, never polled by the group. commit-regressions:
 a partition's acknowledged commits going down in time. redelivered-after-commit: a poll returning an
-offset below a commit the broker acknowledged before it. Polled again before a commit: counted
-(at-least-once), not an error.
+offset below a commit the broker acknowledged before this member was assigned the partition (the
+`assigned` line, written before the member reads its start offset). Polled again before a commit:
+counted (at-least-once), not an error; so is served-before-move: a poll returned after another
+member's acknowledged commit by a member assigned the partition before that commit (a fetch the
+broker served before the partition moved, which nothing can recall).
 """
 import argparse
 import bisect
@@ -196,19 +199,23 @@ def check_txn(a):
 
 def check_group(a):
     acked, polled, commits = set(), collections.Counter(), collections.defaultdict(list)
-    polls = []  # (ms, partition, offset)
+    polls = []  # (ms, partition, offset, ms the member was assigned the partition)
     consumers = 0
     for path in a.histories:
         consumers += path.rsplit("/", 1)[-1].startswith("c")
+        assigned = {}  # partition -> ms of this member's latest assignment of it
         for line in open(path):
             f = line.split()
             if not f:
                 continue
             if f[0] == "ok":
                 acked.add((int(f[2]), int(f[3])))
+            elif f[0] == "assigned":
+                for part in f[2:]:
+                    assigned[int(part)] = int(f[1])
             elif f[0] == "poll":
                 polled[(int(f[1]), int(f[2]))] += 1
-                polls.append((int(f[3]), int(f[1]), int(f[2])))
+                polls.append((int(f[3]), int(f[1]), int(f[2]), assigned.get(int(f[1]), -1)))
             elif f[0] == "commit":
                 for pos in f[2:]:
                     part, _, offset = pos.partition(":")
@@ -221,22 +228,31 @@ def check_group(a):
         for _, offset in events:
             regressions += offset < high
             high = max(high, offset)
-    # A poll of an offset below a commit the broker acknowledged earlier: redelivered after commit.
-    redelivered = 0
+    # Against the commits acknowledged strictly before a time: a poll of an offset below a commit
+    # acknowledged before the member was assigned the partition is redelivered after commit; below
+    # one acknowledged only before the poll returned, it is a fetch served before the move.
+    redelivered = served_before_move = 0
     for part, events in commits.items():
         times = [t for t, _ in events]
         highs = list(itertools.accumulate((o for _, o in events), max))
-        for t, p, o in polls:
+
+        def high_before(ms):
+            i = bisect.bisect_left(times, ms) - 1
+            return highs[i] if i >= 0 else -1
+
+        for t, p, o, since in polls:
             if p != part:
                 continue
-            i = bisect.bisect_left(times, t) - 1  # commits acknowledged strictly before the poll returned
-            if i >= 0 and o < highs[i]:
+            if o < high_before(since):
                 redelivered += 1
+            elif o < high_before(t):
+                served_before_move += 1
     again = sum(n - 1 for n in polled.values() if n > 1)
     n_commits = sum(len(e) for e in commits.values())
     print(f"{a.name}: {len(acked):,} acked, {sum(polled.values()):,} polled by {consumers} consumer runs, "
           f"{n_commits:,} partition commits acknowledged: acked-unconsumed {len(lost)}, commit-regressions "
-          f"{regressions}, redelivered-after-commit {redelivered}, polled again before a commit {again:,}")
+          f"{regressions}, redelivered-after-commit {redelivered}, polled again before a commit {again:,}, "
+          f"served-before-move {served_before_move:,}")
     if a.expect_loss:
         return 0 if lost or regressions or redelivered else 1
     return 0 if not lost and regressions == 0 and redelivered == 0 else 1

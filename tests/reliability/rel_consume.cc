@@ -36,6 +36,13 @@ int run_consumer(const ConsumeArgs& a) {
     if (!c.is_ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!c.is_ok()) return fmt::print(stderr, "rel_client: {}\n", c.status().to_string()), 1;
+  // When a partition is assigned (before its start offset is read): the checker's reference for
+  // what this member may poll of it (check.py --group, redelivered-after-commit).
+  (*c)->set_rebalance_listener({}, [&history](const std::vector<TopicPartition>& assigned) {
+    std::string line = fmt::format("assigned {}", now_ms());
+    for (const TopicPartition& tp : assigned) line += fmt::format(" {}", tp.partition);
+    history.line(line + "\n");
+  });
   if (Status st = (*c)->subscribe(a.topic); !st.is_ok()) {
     return fmt::print(stderr, "rel_client: subscribe: {}\n", st.to_string()), 1;
   }

@@ -1,6 +1,6 @@
 // Committed offsets: CommitOffsets and FetchOffsets. Ownership is checked on the strand (the
-// coordinator is in memory); LevelDB work (the commit write, offset-for-time lookups) runs on the
-// blocking pool.
+// coordinator is in memory) and again on the blocking pool inside the offset store's commit
+// section, where the LevelDB work (the commit write, offset-for-time lookups) runs.
 #include "broker/dispatch/handlers/group_wire.h"
 #include "broker/dispatch/handlers/handlers.h"
 #include "broker/dispatch/handlers/offset_positions.h"
@@ -62,25 +62,23 @@ void commit_offsets(Services& s, Request& r) {
   }
   std::string owner = offset_owner(s.group_configs.find_or_default(group), group, *client_id);
   asio::post(s.blocking, [&s, p, owner, group, member, generation = req->generation(), responder = r.responder] {
-    // Ownership again, just before the write: an admin reset may have fenced the member meanwhile.
-    std::vector<OffsetUpdate> kept;
-    std::vector<size_t> kept_index;
-    for (size_t i = 0; i < p->update_index.size(); ++i) {
-      OffsetOutcome& one = p->out[p->update_index[i]];
-      one.status = s.groups.check_owner(group, member, generation, {one.topic, one.partition});
-      if (!one.status.is_ok()) continue;
-      kept.push_back(p->updates[i]);
-      kept_index.push_back(p->update_index[i]);
-    }
-    p->updates = std::move(kept);
-    p->update_index = std::move(kept_index);
     if (!p->updates.empty()) {
-      auto stored = s.offsets.commit(owner, p->updates);
+      // Ownership again, inside the store's commit section: an admin reset or a rebalance may
+      // have fenced the member meanwhile, and a new owner's start offset (get_settled) is read
+      // only after a commit admitted here is stored.
+      auto stored = s.offsets.commit(owner, p->updates, [&](size_t i) {
+        OffsetOutcome& one = p->out[p->update_index[i]];
+        one.status = s.groups.check_owner(group, member, generation, {one.topic, one.partition});
+        return one.status.is_ok();
+      });
       if (!stored.is_ok()) {
         responder.fail(stored.status());
         return;
       }
-      for (size_t i = 0; i < p->update_index.size(); ++i) p->out[p->update_index[i]].offset = (*stored)[i];
+      for (size_t i = 0; i < p->update_index.size(); ++i) {
+        OffsetOutcome& one = p->out[p->update_index[i]];
+        if (one.status.is_ok()) one.offset = (*stored)[i];
+      }
     }
     reply_offsets(responder, wire::Body::CommitOffsetsResponse, p->out);
   });

@@ -24,7 +24,7 @@ Result<StartPosition> start_position(Services& s, const std::string& offset_owne
   if (tp.partition >= topic->partitions) {
     return Status(StatusCode::kInvalidPartition, "no partition " + std::to_string(tp.partition) + " in '" + tp.topic + "'");
   }
-  if (auto committed = s.offsets.get(offset_owner, topic->topic_id, tp.partition)) {
+  if (auto committed = s.offsets.get_settled(offset_owner, topic->topic_id, tp.partition)) {
     TIDEMQ_ASSIGN_OR_RETURN(PartitionInfo info, s.log.info(topic->topic_id, tp.partition));
     return StartPosition{std::clamp(committed->offset, info.start_offset, info.end_offset), true};
   }

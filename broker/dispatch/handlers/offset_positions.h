@@ -1,7 +1,9 @@
 #pragma once
 // Where a group starts reading a partition, and where an admin reset moves it (SPEC §5.2):
 // the committed offset clamped to the partition's [start, end], or the reset policy when nothing
-// is committed. Blocking (offset-for-time reads LevelDB): call on the blocking pool.
+// is committed. The committed offset is read after a commit in progress (OffsetStore::get_settled),
+// so a new owner starts after every commit the old owner was still allowed to make. Blocking
+// (that wait, and offset-for-time reads LevelDB): call on the blocking pool.
 #include <string>
 
 #include "broker/dispatch/services.h"

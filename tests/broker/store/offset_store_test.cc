@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <future>
+
 #include "broker/store/key_layout.h"
 #include "tests/broker/store/group_store_fixture.h"
 
@@ -137,6 +140,44 @@ TEST_CASE("remove_group and remove_topic delete durably; removing nothing is ok"
   CHECK(g1.at({1, 0}).offset == 1);
   // A removed offset starts from scratch: a lower commit is accepted again.
   CHECK(commit_ok(*f.offsets, "g1", {{2, 1, 1}}) == std::vector<uint64_t>{1});
+}
+
+TEST_CASE("admit refuses updates inside the commit; a refused update answers the offset stored now") {
+  GroupStoreFixture f;
+  commit_ok(*f.offsets, "g", {{1, 0, 10}});
+  std::vector<size_t> asked;
+  auto r = f.offsets->commit("g", {{1, 0, 20}, {1, 1, 5}, {1, 2, 7}}, [&](size_t i) {
+    asked.push_back(i);
+    return i == 2;
+  });
+  REQUIRE(r.is_ok());
+  CHECK(asked == std::vector<size_t>{0, 1, 2});
+  CHECK(*r == std::vector<uint64_t>{10, 0, 7});
+  CHECK(offset_of(*f.offsets, "g", 1, 0) == 10);
+  CHECK_FALSE(f.offsets->get("g", 1, 1));
+  CHECK(offset_of(*f.offsets, "g", 1, 2) == 7);
+}
+
+// The T4 race (tests/reliability): a member's commit is admitted (it owns the partition), the
+// partition moves while the write waits for its fsync, and the new owner reads its start offset.
+// get() still shows the old value then; get_settled() must wait and see the commit, or the new
+// owner re-reads what the old owner's acknowledged commit covered.
+TEST_CASE("get_settled waits for a commit in progress; get does not") {
+  GroupStoreFixture f;
+  commit_ok(*f.offsets, "g", {{1, 0, 10}});
+  f.env.hold_syncs();
+  auto commit = std::async(std::launch::async, [&] { return f.offsets->commit("g", {{1, 0, 20}}); });
+  f.env.wait_for_held_sync();  // admitted, now inside its fsync
+  CHECK(offset_of(*f.offsets, "g", 1, 0) == 10);
+  auto settled = std::async(std::launch::async, [&] { return f.offsets->get_settled("g", 1, 0); });
+  // Not answered while the commit is stuck (a condition with a bound: it must stay unanswered).
+  CHECK(settled.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+  f.env.release_syncs();
+  auto c = commit.get();
+  REQUIRE(c.is_ok());
+  auto s = settled.get();
+  REQUIRE(s);
+  CHECK(s->offset == 20);
 }
 
 TEST_CASE("a failed write returns StorageError and leaves memory (and disk) unchanged") {
