@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -33,14 +34,21 @@ constexpr auto kShutdownGrace = std::chrono::seconds(10);
 // How often members past their session timeout are expired: a dead member's partitions move
 // within session timeout + this.
 constexpr auto kGroupExpiryInterval = std::chrono::milliseconds(250);
+// A wall-clock step of at least this much (from the last one reported) is logged.
+constexpr int64_t kReportedStepMs = 1000;
+constexpr auto kStepCheckInterval = std::chrono::seconds(1);
 }
 
 struct Broker::Impl {
   Impl(BrokerConfig c, const Clock& clk, leveldb::Env* e, FreeSpaceFn fs)
-      : config(std::move(c)), clock(clk), env(e), free_space(std::move(fs)) {}
+      : config(std::move(c)), time(clk), env(e), free_space(std::move(fs)) {}
 
   BrokerConfig config;
-  const Clock& clock;
+  // Everything in the broker runs on `time`: the injected clock's wall time, immune to steps
+  // while the broker runs (common/clock.h, SPEC §12 T11).
+  AnchoredClock time;
+  const Clock& clock = time;
+  int64_t reported_step_ms = 0;  // the wall-clock step last logged
   leveldb::Env* env;
   FreeSpaceFn free_space;
   std::unique_ptr<Db> db;
@@ -68,6 +76,7 @@ struct Broker::Impl {
   std::unique_ptr<DelayStore> delays;
   std::unique_ptr<RetryService> retries;
   std::unique_ptr<PeriodicJob> delay_job;  // moves due scheduled messages into their topics
+  std::unique_ptr<PeriodicJob> step_job;   // logs wall-clock steps the broker ignores
   bool started = false;
   bool stopped = false;
 
@@ -78,10 +87,21 @@ struct Broker::Impl {
       asio::post(executors->blocking(), [this] {
         auto n = log->apply_retention();
         if (!n.is_ok()) logging::get("store")->warn("retention: {}", n.status().to_string());
-        else if (*n > 0) logging::get("store")->info("retention deleted {} batches", *n);
+        metrics.retention_runs.fetch_add(1, std::memory_order_relaxed);
       });
       schedule_retention();
     });
+  }
+
+  // An operator should know that the broker's time and the host's now differ (until a restart).
+  void report_clock_step() {
+    const int64_t step = time.step_ms();
+    if (std::abs(step - reported_step_ms) < kReportedStepMs) return;
+    reported_step_ms = step;
+    logging::get("broker")->warn(
+        "the wall clock stepped: it is {} ms {} the broker's time, which keeps running without the step until "
+        "the broker restarts (retention, scheduled messages and timestamps use the broker's time)",
+        std::abs(step), step > 0 ? "ahead of" : "behind");
   }
 
   // In memory and cheap (no I/O): runs on an io thread.
@@ -208,6 +228,9 @@ Status Broker::start() {
                                                 }
                                               });
   m.delay_job->start();
+  m.step_job = std::make_unique<PeriodicJob>(m.executors->io(), m.executors->blocking(), kStepCheckInterval,
+                                             [&m] { m.report_clock_step(); });
+  m.step_job->start();
   m.executors->start();
   return Status::ok();
 }
@@ -235,6 +258,7 @@ void Broker::stop() {
     if (m.disk_job) m.disk_job->stop();
     if (m.check_job) m.check_job->stop();
     if (m.delay_job) m.delay_job->stop();
+    if (m.step_job) m.step_job->stop();
   }
   if (m.txn) m.txn->stop();  // its operations in flight complete (they need the writer and the pool)
   if (m.log) m.log->stop();  // writes whatever is queued
@@ -251,6 +275,7 @@ void Broker::stop() {
   m.disk_job.reset();
   m.check_job.reset();
   m.delay_job.reset();
+  m.step_job.reset();
   m.pressure.reset();  // its strand timer and parked requests (sessions) go before the io_context
   m.executors.reset();
   m.long_poll.reset();

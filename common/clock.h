@@ -25,6 +25,27 @@ class SystemClock final : public Clock {
   int64_t monotonic_ns() const override;
 };
 
+// The wall clock of `base` as it was when this was made, carried forward by `base`'s monotonic
+// clock: a wall-clock step (NTP, an operator's `date -s`) moves nothing until the next start, so
+// retention, scheduled and retry due times, commit times and store timestamps neither jump ahead
+// nor stall (SPEC §12 T11). The monotonic clock is slewed with NTP's frequency corrections, so
+// only steps are left out. The broker runs on one; step_ms() says how far the real wall clock
+// has stepped away since. Thread-safe; `base` must outlive it.
+class AnchoredClock final : public Clock {
+ public:
+  explicit AnchoredClock(const Clock& base)
+      : base_(base), anchor_wall_ms_(base.now_ms()), anchor_mono_ns_(base.monotonic_ns()) {}
+  int64_t now_ms() const override { return anchor_wall_ms_ + (base_.monotonic_ns() - anchor_mono_ns_) / 1'000'000; }
+  int64_t monotonic_ns() const override { return base_.monotonic_ns(); }
+  // The base wall clock minus this one: positive after a step forward.
+  int64_t step_ms() const { return base_.now_ms() - now_ms(); }
+
+ private:
+  const Clock& base_;
+  const int64_t anchor_wall_ms_;
+  const int64_t anchor_mono_ns_;
+};
+
 // A clock that moves only when told. Thread-safe.
 class ManualClock final : public Clock {
  public:

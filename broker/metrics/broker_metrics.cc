@@ -20,6 +20,7 @@ std::vector<std::pair<std::string, uint64_t>> BrokerMetrics::snapshot() const {
       {"scheduled_messages", v(scheduled_messages)},
       {"retries_scheduled", v(retries_scheduled)},
       {"dlq_messages", v(dlq_messages)},
+      {"retention_runs", v(retention_runs)},
   };
 }
 

@@ -24,6 +24,7 @@ struct BrokerMetrics {
   std::atomic<uint64_t> scheduled_messages{0};   // produced batches stored for later (deliver_at_ms)
   std::atomic<uint64_t> retries_scheduled{0};    // messages sent back for a retry
   std::atomic<uint64_t> dlq_messages{0};         // messages sent to a dead-letter queue
+  std::atomic<uint64_t> retention_runs{0};       // retention passes finished (ok or not)
 
   // name -> value, for brokerStatus.
   std::vector<std::pair<std::string, uint64_t>> snapshot() const;

@@ -1,4 +1,4 @@
-// ManualClock (the tests' clock) and SystemClock basics.
+// ManualClock (the tests' clock), SystemClock and AnchoredClock (the broker's) basics.
 #include "common/clock.h"
 
 #include <doctest/doctest.h>
@@ -31,6 +31,24 @@ TEST_CASE("SystemClock: wall time after 2024, monotonic non-decreasing") {
     CHECK(now >= prev);
     prev = now;
   }
+}
+
+TEST_CASE("AnchoredClock follows the monotonic clock and ignores wall-clock steps") {
+  ManualClock base;
+  const int64_t start = base.now_ms();
+  AnchoredClock c(base);
+  CHECK(c.now_ms() == start);
+  CHECK(c.step_ms() == 0);
+  base.advance_ms(1500);  // time passes: both move
+  CHECK(c.now_ms() == start + 1500);
+  CHECK(c.monotonic_ms() == base.monotonic_ms());
+  base.set_wall_ms(base.now_ms() + 3'600'000);  // a step forward of an hour
+  CHECK(c.now_ms() == start + 1500);
+  CHECK(c.step_ms() == 3'600'000);
+  base.set_wall_ms(start - 3'600'000 + 1500);  // and back, an hour behind
+  base.advance_ms(10);
+  CHECK(c.now_ms() == start + 1510);
+  CHECK(c.step_ms() == -3'600'000);
 }
 
 }  // namespace
