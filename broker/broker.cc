@@ -93,6 +93,21 @@ struct Broker::Impl {
     });
   }
 
+  // Opens LevelDB and loads what lives in memory: topics, partition ends, offsets, group configs.
+  Status load_stores(const DbOptions& dbo) {
+    auto opened = Db::open(dbo);
+    if (!opened.is_ok()) return opened.status();
+    db = std::move(opened).value();
+    topics = std::make_unique<TopicRegistry>(*db, clock);
+    TIDEMQ_RETURN_IF_ERROR(topics->load());
+    log = std::make_unique<LogStore>(*db, *topics, clock);
+    TIDEMQ_RETURN_IF_ERROR(log->open());
+    offsets = std::make_unique<OffsetStore>(*db, clock);
+    TIDEMQ_RETURN_IF_ERROR(offsets->load());
+    group_configs = std::make_unique<GroupConfigStore>(*db, clock);
+    return group_configs->load();
+  }
+
   // An operator should know that the broker's time and the host's now differ (until a restart).
   void report_clock_step() {
     const int64_t step = time.step_ms();
@@ -139,17 +154,12 @@ Status Broker::start() {
   dbo.table_writeback_bytes = m.config.table_writeback_bytes;
   dbo.table_write_pace = m.config.table_write_pace;
   dbo.table_write_floor_bytes = m.config.table_write_floor_bytes;
-  auto db = Db::open(dbo);
-  if (!db.is_ok()) return db.status();
-  m.db = std::move(db).value();
-  m.topics = std::make_unique<TopicRegistry>(*m.db, m.clock);
-  TIDEMQ_RETURN_IF_ERROR(m.topics->load());
-  m.log = std::make_unique<LogStore>(*m.db, *m.topics, m.clock);
-  TIDEMQ_RETURN_IF_ERROR(m.log->open());
-  m.offsets = std::make_unique<OffsetStore>(*m.db, m.clock);
-  TIDEMQ_RETURN_IF_ERROR(m.offsets->load());
-  m.group_configs = std::make_unique<GroupConfigStore>(*m.db, m.clock);
-  TIDEMQ_RETURN_IF_ERROR(m.group_configs->load());
+  if (Status st = m.load_stores(dbo); !st.is_ok()) {
+    // Damage the broker cannot repair (tests/integration/disk_fault_test.cc): say where, and stop.
+    return Status(st.code(), "cannot load the stored data in '" + m.config.data_dir + "': " + st.message() +
+                                 " (a damaged or cut-short file reads like this; mqbroker does not serve from "
+                                 "it: restore the directory from a copy)");
+  }
   m.rate_limiters = std::make_unique<RateLimiters>(m.clock);
   for (const auto& g : m.group_configs->list()) m.rate_limiters->configure(g);
   m.groups = std::make_unique<GroupCoordinator>(

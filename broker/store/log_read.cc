@@ -4,6 +4,7 @@
 #include "broker/store/key_layout.h"
 #include "broker/store/log_store.h"
 #include "broker/store/log_store_impl.h"
+#include "common/coding.h"
 #include "common/record_batch.h"
 
 namespace tidemq::broker {
@@ -46,6 +47,16 @@ std::optional<BatchAt> seek_batch(leveldb::Iterator& it, uint32_t topic_id, uint
   return b;
 }
 
+// The start offset retention stored for the partition as `it` sees it; 0 if none.
+Result<uint64_t> stored_start(leveldb::Iterator& it, uint32_t topic_id, uint32_t partition) {
+  const std::string key = keys::partition_start(topic_id, partition);
+  it.Seek(key);
+  TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
+  if (!it.Valid() || it.key() != leveldb::Slice(key)) return uint64_t{0};
+  if (it.value().size() != 8) return Status::storage("malformed partition start offset");
+  return coding::get_u64(it.value().data());
+}
+
 }  // namespace
 
 Result<PartitionInfo> LogStore::info(uint32_t topic_id, uint32_t partition) const {
@@ -74,17 +85,31 @@ Result<ReadResult> LogStore::read(uint32_t topic_id, uint32_t partition, uint64_
   auto first = seek_batch(*it, topic_id, partition, offset);
   if (!first) {
     TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));
-    // Retention deleted it after we loaded the start offset.
-    out.start_offset = ps->start_offset.load(std::memory_order_acquire);
-    return out_of_range(offset, out.start_offset, out.end_offset);
+    // Retention deleted it after we loaded the start offset: the start it wrote with the deletes
+    // is in the iterator's snapshot. Otherwise the batch is missing from a log that should hold
+    // it — damaged storage (a table LevelDB lost), never skipped over.
+    TIDEMQ_ASSIGN_OR_RETURN(uint64_t start, stored_start(*it, topic_id, partition));
+    if (offset < start) {
+      out.start_offset = std::max(start, ps->start_offset.load(std::memory_order_acquire));
+      return out_of_range(offset, out.start_offset, out.end_offset);
+    }
+    return Status::storage("damaged log: topic id " + std::to_string(topic_id) + " partition " +
+                           std::to_string(partition) + " has no batch holding offset " + std::to_string(offset) +
+                           " (its log runs from " + std::to_string(start) + " to " +
+                           std::to_string(out.end_offset) + ")");
   }
+  // Contiguous batches only: a gap ends the answer, and the next read, starting in it, fails above.
+  uint64_t next = first->base_offset;
   for (; it->Valid(); it->Next()) {
     auto lk = keys::parse_log(std::string_view(it->key().data(), it->key().size()));
     if (!lk || lk->topic_id != topic_id || lk->partition != partition) break;
     if (lk->base_offset >= out.end_offset) break;  // written but not yet published
     const leveldb::Slice v = it->value();
+    auto h = record::parse_header(std::string_view(v.data(), v.size()));
+    if (lk->base_offset != next || !h.is_ok()) break;
     if (!out.batches.empty() && out.batches.size() + v.size() > max_bytes) break;
     out.batches.append(v.data(), v.size());
+    next = lk->base_offset + h->record_count;
     if (out.batches.size() >= max_bytes) break;
   }
   TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it->status()));

@@ -64,7 +64,9 @@ Status LogStore::Impl::load_partition(leveldb::Iterator& it, uint32_t topic_id, 
   }
   TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
 
-  // The start offset: persisted by retention, else the first batch, else empty.
+  // The start offset: persisted by retention (in the WriteBatch of its deletes), else 0. Not the
+  // first batch found: if the first batches are missing without retention having moved the start,
+  // the log is damaged, and reads say so (log_read.cc) instead of starting after the hole.
   uint64_t start = 0;
   auto stored = db.get(keys::partition_start(topic_id, partition));
   if (stored.is_ok()) {
@@ -72,12 +74,6 @@ Status LogStore::Impl::load_partition(leveldb::Iterator& it, uint32_t topic_id, 
     start = coding::get_u64(stored->data());
   } else if (stored.status().code() != StatusCode::kNotFound) {
     return stored.status();
-  } else if (has_data) {
-    it.Seek(begin);
-    if (it.Valid()) {
-      if (auto lk = in_partition(it.key())) start = lk->base_offset;
-    }
-    TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
   }
   if (!has_data) next = start;  // every batch deleted: the log continues after them
   if (start > next) {
