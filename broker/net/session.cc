@@ -144,7 +144,8 @@ asio::awaitable<void> Session::write_loop() {
     }
     asio::error_code ec;
     size_t n = co_await asio::async_write(socket_, gather, asio::redirect_error(asio::use_awaitable, ec));
-    outbound_bytes_ -= std::min(outbound_bytes_, n);
+    const size_t queued = queued_bytes_.load(std::memory_order_relaxed);  // changed on the strand only
+    queued_bytes_.store(queued - std::min(queued, n), std::memory_order_relaxed);
     if (ec) {
       do_close(ec.message());
       co_return;
@@ -187,8 +188,21 @@ void Session::send(flatbuffers::DetachedBuffer payload, bool completes_request) 
     return;
   }
   auto self = shared_from_this();
+  const size_t bytes = framing::kHeaderBytes + payload.size();
+  const size_t in_transit = in_transit_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  const size_t unsent = in_transit + queued_bytes_.load(std::memory_order_relaxed);
+  if (unsent > limits_.max_outbound_bytes) {
+    in_transit_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    payload = {};  // freed now, not when the strand gets to it
+    asio::post(strand_, [self, completes_request, unsent] {
+      if (completes_request) self->finish_request();
+      self->close_over_cap(unsent);
+    });
+    return;
+  }
   auto holder = std::make_shared<flatbuffers::DetachedBuffer>(std::move(payload));
-  asio::post(strand_, [self, holder, completes_request] {
+  asio::post(strand_, [self, holder, completes_request, bytes] {
+    self->in_transit_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     self->enqueue(std::move(*holder), completes_request);
   });
 }
@@ -207,15 +221,21 @@ void Session::enqueue(flatbuffers::DetachedBuffer payload, bool completes_reques
   if (closed_) return;
   OutFrame frame{{}, std::move(payload)};
   framing::encode_header(frame.header.data(), static_cast<uint32_t>(frame.payload.size()));
-  outbound_bytes_ += framing::kHeaderBytes + frame.payload.size();
+  const size_t queued = queued_bytes_.load(std::memory_order_relaxed) + framing::kHeaderBytes + frame.payload.size();
+  queued_bytes_.store(queued, std::memory_order_relaxed);
   outbound_.push_back(std::move(frame));
-  if (outbound_bytes_ > limits_.max_outbound_bytes) {
-    logging::get("net")->warn("session {} ({}): {} bytes unsent (cap {}); the peer is not reading, closing",
-                              id_, remote_, outbound_bytes_, limits_.max_outbound_bytes);
-    do_close("outbound buffer over cap");
+  if (queued > limits_.max_outbound_bytes) {
+    close_over_cap(queued);
     return;
   }
   write_signal_.cancel_one();
+}
+
+void Session::close_over_cap(size_t unsent) {
+  if (closed_) return;
+  logging::get("net")->warn("session {} ({}): {} bytes unsent (cap {}); the peer is not reading, closing", id_,
+                            remote_, unsent, limits_.max_outbound_bytes);
+  do_close("outbound buffer over cap");
 }
 
 void Session::close(std::string reason) {
@@ -253,7 +273,7 @@ void Session::do_close(const std::string& reason) {
   resume_signal_.cancel();
   watchdog_timer_.cancel();
   outbound_.clear();
-  outbound_bytes_ = 0;
+  queued_bytes_.store(0, std::memory_order_relaxed);  // in-transit answers subtract themselves
   handler_.on_close(*this);
 }
 

@@ -64,6 +64,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void start();
   // Queues a finished FlatBuffer (an Envelope) for writing; the session adds the frame header.
   // Thread-safe. Counts one request as answered when `completes_request` is true.
+  // max_outbound_bytes caps what is unsent: queued on the strand plus on its way there from
+  // other threads (answers of the blocking pool). An answer past the cap is dropped at once and
+  // the session closes: a peer that does not read cannot make the broker hold more.
   void send(flatbuffers::DetachedBuffer payload, bool completes_request = true);
   // Counts one received frame as answered without sending anything (a client's reply to a
   // broker-initiated request). Thread-safe.
@@ -84,6 +87,10 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& remote() const { return remote_; }
   uint32_t inflight() const { return inflight_.load(std::memory_order_relaxed); }
   bool closed() const { return closed_.load(); }
+  // Bytes of answers not written yet: queued on the strand and on their way to it.
+  size_t unsent_bytes() const {
+    return queued_bytes_.load(std::memory_order_relaxed) + in_transit_bytes_.load(std::memory_order_relaxed);
+  }
   asio::strand<asio::any_io_executor>& strand() { return strand_; }
   ClientInfo& client() { return client_; }  // strand only
 
@@ -96,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     flatbuffers::DetachedBuffer payload;
   };
   void enqueue(flatbuffers::DetachedBuffer payload, bool completes_request);
+  void close_over_cap(size_t unsent);  // strand
   void finish_request();  // strand: one request fewer in flight
   void do_close(const std::string& reason);
   bool read_paused() const;
@@ -116,7 +124,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer resume_signal_;  // wakes a paused reader (in-flight cap or write pressure)
   asio::steady_timer watchdog_timer_;
   std::deque<OutFrame> outbound_;
-  size_t outbound_bytes_ = 0;
+  std::atomic<size_t> queued_bytes_{0};      // in outbound_ (changed on the strand only)
+  std::atomic<size_t> in_transit_bytes_{0};  // posted by send() from other threads, not queued yet
   int64_t last_activity_ms_ = 0;
   int64_t frame_started_ms_ = 0;
   bool closing_ = false;
