@@ -4,7 +4,7 @@
 #
 #   perf/peak_shaving.sh [--quick] [--count N] [--rate R] [--size BYTES] [--partitions N]
 #                        [--flush sync|async] [--bin DIR] [--out DIR] [--no-plot] [--no-install]
-#                        [--keep-logs]
+#                        [--keep-logs] [--pause-ms MS]
 #
 #   --quick       a short run for CI: 20,000 messages at 2,000 msg/s (~10 s of draining)
 #   --count       messages in the burst (default 200,000; --quick 20,000)
@@ -18,6 +18,8 @@
 #   --no-plot     do not draw the PNG
 #   --no-install  do not try to install gnuplot when it is missing (the plot is then skipped)
 #   --keep-logs   keep the broker's data dir and logs (path printed at the end)
+#   --pause-ms    freeze the broker (SIGSTOP) for MS once billing is a third into its drain
+#                 (T10 of the reliability suite: the pace holds across the pause, no catch-up)
 #
 # What it does: starts `mqbroker` on a free port with a temp data dir; creates topic `orders`;
 # gives group `billing` a delivery limit of --rate msg/s and leaves group `audit` unlimited (both
@@ -33,7 +35,10 @@
 #      second and the second it drained in) is within ±5 % of --rate;
 #   2. audit drained at full speed: it finished within 2 s of the producer;
 #   3. billing and audit each received at least --count messages, without errors;
-#   4. nothing went to a retry topic (no %RETRY% topic holds a message).
+#   4. nothing went to a retry topic (no %RETRY% topic holds a message);
+#   5. with --pause-ms: the seconds the pause touched are left out of check 1, and the second
+#      after it delivers at most rate × (1 + 100 ms burst) + 5 %: the bucket does not fill up
+#      while the broker stands still, so nothing catches up in a burst.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +53,7 @@ QUICK=0
 PLOT=1
 INSTALL=1
 KEEP=0
+PAUSE_MS=0
 
 die() { echo "peak_shaving.sh: $*" >&2; exit 2; }       # usage
 fail_run() { echo "peak_shaving.sh: $*" >&2; exit 1; }  # the run could not be done
@@ -66,7 +72,8 @@ while (($#)); do
     --no-plot) PLOT=0; shift ;;
     --no-install) INSTALL=0; shift ;;
     --keep-logs) KEEP=1; shift ;;
-    -h|--help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --pause-ms) PAUSE_MS=${2:?--pause-ms needs a number}; shift 2 ;;
+    -h|--help) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -78,6 +85,7 @@ fi
 [[ $SIZE =~ ^[0-9]+$ ]] || die "--size must be a number"
 [[ $PARTITIONS =~ ^[1-9][0-9]*$ ]] || die "--partitions must be a positive number"
 [[ $FLUSH == sync || $FLUSH == async ]] || die "--flush must be sync or async"
+[[ $PAUSE_MS =~ ^[0-9]+$ ]] || die "--pause-ms must be a number"
 for b in mqbroker mqadmin mqperf; do
   [[ -x $BIN/$b ]] || die "$BIN/$b not found: build first (cmake --build build) or pass --bin"
 done
@@ -120,7 +128,7 @@ say "broker $BROKER (flush $FLUSH); burst of $COUNT x $SIZE B; billing limited t
 # ---- consumers, then the burst ------------------------------------------------------------------
 # Billing needs COUNT / RATE seconds; give it half as long again, plus a minute.
 DRAIN_S=$((COUNT / RATE))
-DEADLINE_S=$((DRAIN_S * 3 / 2 + 60))
+DEADLINE_S=$((DRAIN_S * 3 / 2 + 60 + PAUSE_MS / 1000))
 for g in billing audit; do
   "$BIN/mqperf" consume -b "$BROKER" --topic orders --group "$g" --count "$COUNT" \
     --timeline "$OUT/$g.csv" --json \
@@ -157,6 +165,16 @@ produce_rc=0
   --timeline "$OUT/produce.csv" --json >"$WORK/produce.json" 2>"$WORK/produce.log" || produce_rc=$?
 say "producer done (exit $produce_rc): $(cat "$WORK/produce.json")"
 say "waiting for billing to drain (~${DRAIN_S} s at $RATE msg/s, at most ${DEADLINE_S} s)"
+PAUSE_START=0 PAUSE_END=0
+if ((PAUSE_MS > 0)); then
+  sleep "$(python3 -c "print(max(1.0, $DRAIN_S / 3))")"
+  PAUSE_START=$(date +%s%3N)
+  kill -STOP "$BROKER_PID"
+  sleep "$(python3 -c "print($PAUSE_MS / 1000)")"
+  kill -CONT "$BROKER_PID"
+  PAUSE_END=$(date +%s%3N)
+  say "broker frozen (SIGSTOP) for $((PAUSE_END - PAUSE_START)) ms"
+fi
 
 consumer_rc=()
 start_wait=$(date +%s)
@@ -191,12 +209,14 @@ done
 
 # ---- merge, check -------------------------------------------------------------------------------
 rc=0
-python3 - "$OUT" "$WORK" "$COUNT" "$RATE" "$RETRY_MSGS" "$produce_rc" "${consumer_rc[0]}" "${consumer_rc[1]}" <<'PY' || rc=$?
+python3 - "$OUT" "$WORK" "$COUNT" "$RATE" "$RETRY_MSGS" "$produce_rc" "${consumer_rc[0]}" "${consumer_rc[1]}" \
+  "$PAUSE_START" "$PAUSE_END" <<'PY' || rc=$?
 import csv, json, re, sys
 
 out, work = sys.argv[1], sys.argv[2]
 count, rate, retry_msgs = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 rcs = {"produce": int(sys.argv[6]), "billing": int(sys.argv[7]), "audit": int(sys.argv[8])}
+pause_start, pause_end = int(sys.argv[9]), int(sys.argv[10])  # unix ms; 0: no pause
 csv_name = {"produce": "produce.csv", "billing": "billing.csv", "audit": "audit.csv"}
 
 def start_ms(name):
@@ -251,14 +271,21 @@ checks = []
 def check(ok, what):
     checks.append((ok, what))
 
-# 1. billing's pacing, on its own timeline.
+# 1. billing's pacing, on its own timeline (row i covers (t0 + i s, t0 + (i + 1) s]).
 billing = [int(r["delivered"] or 0) for r in data["billing"]]
 active = [i for i, d in enumerate(billing) if d > 0]
+
+def touches(i, begin_ms, end_ms):
+    return t0["billing"] + i * 1000 < end_ms and t0["billing"] + (i + 1) * 1000 > begin_ms
+
+paused = lambda i: pause_start > 0 and touches(i, pause_start, pause_end + 1000)
 if active:
     first, last = active[0], active[-1]
-    window = billing[first + 1:last]  # without the first partial second and the one it drained in
+    # Without the first partial second, the one it drained in, and the seconds a pause touched.
+    rows_checked = [i for i in range(first + 1, last) if not paused(i)]
+    window = [billing[i] for i in rows_checked]
     lo, hi = rate * 0.95, rate * 1.05
-    bad = [(first + 2 + i, d) for i, d in enumerate(window) if not lo <= d <= hi]
+    bad = [(i + 1, billing[i]) for i in rows_checked if not lo <= billing[i] <= hi]
     check(len(window) >= 1 and not bad,
           f"billing within ±5 % of {rate:.0f} msg/s in every full second of backlog "
           f"({len(window)} s checked, range {min(window) if window else '-'}..{max(window) if window else '-'}"
@@ -285,6 +312,15 @@ for name in ("produce", "billing", "audit"):
 
 # 4. retry topics.
 check(retry_msgs == 0, f"nothing went to a retry topic ({retry_msgs} messages in %RETRY% topics)")
+
+# 5. no catch-up burst after a pause: the second(s) right after it stay within the bucket.
+if pause_start > 0:
+    after = [i for i in range(len(billing)) if touches(i, pause_end, pause_end + 1000)]
+    cap = rate * (1 + 0.1) * 1.05
+    peak = max((billing[i] for i in after), default=0)
+    check(bool(after) and peak <= cap,
+          f"after the {pause_end - pause_start} ms pause billing delivered at most {peak} msg/s in a second "
+          f"(limit {cap:.0f}: rate + its 100 ms bucket + 5 %)")
 
 failed = 0
 for ok, what in checks:
