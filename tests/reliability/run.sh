@@ -23,6 +23,10 @@
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
 #       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open.
+#   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
+#       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
+#       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
+#       late, after the client gave up on them and after a check resolved the transaction.
 #   T9  hostile network (t9_hostile.py): huge length prefixes, slow-loris, a consumer that never
 #       reads, a connection storm — each bounded; T9c: each check fails with its guard loosened.
 set -euo pipefail
@@ -47,6 +51,8 @@ TXN_PER_PRODUCER=$([[ $MODE == long ]] && echo 5000 || echo 500)
 TXN_RATE=$([[ $MODE == long ]] && echo 100 || echo 100)
 PRODUCERS=4
 CLIENT_FLAGS=()  # extra rel_client produce flags for the next scenario
+PROXY_FLAGS=()   # nemesis_proxy.py flags for the proxy nemesis
+TXN_COUNT=$TXN_PER_PRODUCER
 WORKLOAD=produce # or group (T4), txn (T6)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tidemq-rel.XXXXXX")
 BROKER_PID=""
@@ -78,8 +84,9 @@ start_broker() {
 
 # scenario NAME NEMESIS CHECK_FLAGS BROKER_FLAGS...: producers send while the nemesis works on the
 # broker; then the topic is drained and checked. NEMESIS: kill (SIGKILL every 1–3 s, restart on
-# the same port and data), stop (SIGSTOP for 0.5–5 s every ~1–3 s, then SIGCONT) or power (the
-# broker is rel_power_broker, which cuts its own power every 1–3 s; BROKER_FLAGS go to it).
+# the same port and data), stop (SIGSTOP for 0.5–5 s every ~1–3 s, then SIGCONT), power (the
+# broker is rel_power_broker, which cuts its own power every 1–3 s; BROKER_FLAGS go to it) or
+# proxy (the clients talk to the broker through nemesis_proxy.py with PROXY_FLAGS).
 scenario() {
   local name=$1 nemesis=$2 check_flags=$3
   shift 3
@@ -92,13 +99,25 @@ scenario() {
   [[ $nemesis == power ]] && { BROKER=rel_power_broker; set -- "$@" --restarts "$dir/restarts"; }
   start_broker "$dir/data" "$port" "$@"
   "$BIN/mqadmin" -b "127.0.0.1:$port" updateTopic -t rel -p 4 >/dev/null
+  local client_port=$port proxy_pid=""
+  if [[ $nemesis == proxy ]]; then
+    client_port=$(free_port)
+    python3 "$HERE/nemesis_proxy.py" "$client_port" "$port" "${PROXY_FLAGS[@]}" --stats "$dir/proxy.stats" \
+      2>>"$dir/proxy.log" &
+    proxy_pid=$!
+    for _ in $(seq 200); do  # listening
+      python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+        "$client_port" 2>/dev/null && break
+      sleep 0.05
+    done
+  fi
   local pids=()
   for p in $(seq 1 $PRODUCERS); do
     if [[ $WORKLOAD == txn ]]; then
-      "$BIN/rel_client" txn -b "127.0.0.1:$port" --topic rel --id "p$p" --group rel-pg --count "$TXN_PER_PRODUCER" \
+      "$BIN/rel_client" txn -b "127.0.0.1:$client_port" --topic rel --id "p$p" --group rel-pg --count "$TXN_COUNT" \
         --rate "$TXN_RATE" --history "$dir/p$p.history" 2>>"$dir/clients.log" &
     else
-      "$BIN/rel_client" produce -b "127.0.0.1:$port" --topic rel --id "p$p" --count "$PER_PRODUCER" --rate "$RATE" \
+      "$BIN/rel_client" produce -b "127.0.0.1:$client_port" --topic rel --id "p$p" --count "$PER_PRODUCER" --rate "$RATE" \
         --history "$dir/p$p.history" "${CLIENT_FLAGS[@]}" 2>>"$dir/clients.log" &
     fi
     pids+=($!)
@@ -143,13 +162,14 @@ scenario() {
         sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 5), 2))')"
         kill -CONT "$BROKER_PID"
         pauses=$((pauses + 1)) ;;
+      proxy) ;;  # the proxy is the nemesis
     esac
   done
   local client_failed=0 st
   for p in "${pids[@]}"; do
     wait "$p" 2>/dev/null && continue
     st=$?
-    [[ $WORKLOAD == txn && $p == "${pids[0]}" ]] && continue  # the producer the nemesis killed
+    [[ $WORKLOAD == txn && $nemesis == kill && $p == "${pids[0]}" ]] && continue  # the producer the nemesis killed
     echo "$name: a client exited with $st (see $dir/clients.log)" >&2
     client_failed=1
   done
@@ -168,6 +188,11 @@ scenario() {
   wait "$BROKER_PID" 2>/dev/null || true
   BROKER_PID=""
   [[ $nemesis == stop ]] && name="$name ($pauses pauses)"
+  if [[ -n $proxy_pid ]]; then
+    kill -TERM "$proxy_pid"
+    wait "$proxy_pid" 2>/dev/null || true
+    name="$name ($(cat "$dir/proxy.stats" 2>/dev/null || echo 'no proxy stats'))"
+  fi
   # shellcheck disable=SC2086
   python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
     "$dir"/[pc]*.history && ((client_failed == 0))
@@ -191,6 +216,10 @@ scenario "T4 consumer group (2 members, one SIGKILLed and replaced each round), 
 WORKLOAD=txn
 scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
   kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.002)
+TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
+scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \
+  proxy "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
 WORKLOAD=produce
 if [[ -z $ONLY || T9 == "$ONLY"* ]]; then  # its own broker and checks (t9_hostile.py)
   python3 "$HERE/t9_hostile.py" "$BIN" "--$MODE" || rc=1
