@@ -87,6 +87,10 @@ def main():
            "redelivered-after-commit", 1, 1, group=True)
     # c2 was assigned partition 0 before c1's commit: its poll came from a fetch served before the
     # partition moved, which is at-least-once, not a broken commit.
+    expect("group canary sees a lost commit", {"p1": prod, "c1": cons, "c2": ["assigned 25 0", "poll 0 1 30"]}, [],
+           "redelivered-after-commit", 1, 0, expect_loss=True, group=True)
+    expect("group canary without a lost commit fails", {"p1": prod, "c1": cons}, [], "commit-regressions", 0, 1,
+           expect_loss=True, group=True)
     expect("group fetch served before the move", {"p1": prod, "c1": cons, "c2": ["assigned 5 0", "poll 0 1 30"]},
            [], "redelivered-after-commit", 0, 0, group=True)
     expect("group fetch served before the move counted", {"p1": prod, "c1": cons,

@@ -19,6 +19,8 @@
 #   T4  T1's producers and a group of 2 consumers committing after each poll; each round also kills
 #       a member (-9) and starts a new one: acked-unconsumed 0, commit-regressions 0,
 #       redelivered-after-commit 0.
+#   T4c the same against `mqbroker --unsafe-ack-before-sync` (commits too are acknowledged at once,
+#       stored 200 ms later): commit-regressions or redelivered-after-commit must be > 0.
 #   T5  T1 with one request in flight per producer: also reordered 0 (every scenario counts it).
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
@@ -213,6 +215,8 @@ CLIENT_FLAGS=()
 WORKLOAD=group
 scenario "T4 consumer group (2 members, one SIGKILLed and replaced each round), kill -9 every 1–3 s, flush sync" \
   kill "--group" --flush sync || rc=1
+scenario "T4c canary (--unsafe-ack-before-sync must lose acknowledged commits)" kill "--group --expect-loss" \
+  --flush sync --unsafe-ack-before-sync || { echo "T4c: the checker saw no lost commit in the unsafe mode" >&2; rc=1; }
 WORKLOAD=txn
 scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
   kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1

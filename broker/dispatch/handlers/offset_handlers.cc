@@ -61,24 +61,34 @@ void commit_offsets(Services& s, Request& r) {
     }
   }
   std::string owner = offset_owner(s.group_configs.find_or_default(group), group, *client_id);
-  asio::post(s.blocking, [&s, p, owner, group, member, generation = req->generation(), responder = r.responder] {
-    if (!p->updates.empty()) {
-      // Ownership again, inside the store's commit section: an admin reset or a rebalance may
-      // have fenced the member meanwhile, and a new owner's start offset (get_settled) is read
-      // only after a commit admitted here is stored.
-      auto stored = s.offsets.commit(owner, p->updates, [&](size_t i) {
-        OffsetOutcome& one = p->out[p->update_index[i]];
-        one.status = s.groups.check_owner(group, member, generation, {one.topic, one.partition});
-        return one.status.is_ok();
-      });
-      if (!stored.is_ok()) {
-        responder.fail(stored.status());
-        return;
-      }
-      for (size_t i = 0; i < p->update_index.size(); ++i) {
-        OffsetOutcome& one = p->out[p->update_index[i]];
-        if (one.status.is_ok()) one.offset = (*stored)[i];
-      }
+  auto store = [&s, p, owner, group, member, generation = req->generation()]() -> Status {
+    if (p->updates.empty()) return Status::ok();
+    // Ownership again, inside the store's commit section: an admin reset or a rebalance may
+    // have fenced the member meanwhile, and a new owner's start offset (get_settled) is read
+    // only after a commit admitted here is stored.
+    auto stored = s.offsets.commit(owner, p->updates, [&](size_t i) {
+      OffsetOutcome& one = p->out[p->update_index[i]];
+      one.status = s.groups.check_owner(group, member, generation, {one.topic, one.partition});
+      return one.status.is_ok();
+    });
+    if (!stored.is_ok()) return stored.status();
+    for (size_t i = 0; i < p->update_index.size(); ++i) {
+      OffsetOutcome& one = p->out[p->update_index[i]];
+      if (one.status.is_ok()) one.offset = (*stored)[i];
+    }
+    return Status::ok();
+  };
+  if (s.config.unsafe_ack_before_sync) [[unlikely]] {  // the reliability suite's canary (T4c)
+    // Acknowledged as asked, stored 200 ms later: a crash in that window loses acknowledged commits.
+    reply_offsets(r.responder, wire::Body::CommitOffsetsResponse, p->out);
+    auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
+    hold->async_wait([hold, store](const asio::error_code&) { (void)store(); });
+    return;
+  }
+  asio::post(s.blocking, [p, store, responder = r.responder] {
+    if (Status st = store(); !st.is_ok()) {
+      responder.fail(st);
+      return;
     }
     reply_offsets(responder, wire::Body::CommitOffsetsResponse, p->out);
   });
