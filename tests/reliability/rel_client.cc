@@ -84,10 +84,14 @@ int produce(const std::string& broker, const std::string& topic, const std::stri
 int drain(const std::string& broker, const std::string& topic, const std::string& out_path) {
   tidemq::ClientOptions o;
   o.broker = broker;
-  auto admin = tidemq::Admin::create(o);
-  if (!admin.is_ok()) return fmt::print(stderr, "rel_client: {}\n", admin.status().to_string()), 1;
-  auto status = (*admin)->topic_status(topic);
-  if (!status.is_ok()) return fmt::print(stderr, "rel_client: {}\n", status.status().to_string()), 1;
+  // The broker may still be starting (a restart on a loaded machine): up to 30 s to answer.
+  tidemq::Result<tidemq::TopicStatus> status = tidemq::Status::unavailable("not asked yet");
+  for (int attempt = 0; attempt < 300 && !status.is_ok(); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto admin = tidemq::Admin::create(o);
+    status = admin.is_ok() ? (*admin)->topic_status(topic) : tidemq::Result<tidemq::TopicStatus>(admin.status());
+  }
+  if (!status.is_ok()) return fmt::print(stderr, "rel_client: drain: {}\n", status.status().to_string()), 1;
   auto reader = tidemq::PartitionReader::create(o, topic);
   if (!reader.is_ok()) return fmt::print(stderr, "rel_client: {}\n", reader.status().to_string()), 1;
   FILE* out = std::fopen(out_path.c_str(), "w");

@@ -75,12 +75,12 @@ start_broker() {
   shift 2
   "$BIN/$BROKER" --data "$data" --listen "127.0.0.1:$port" "$@" >"$WORK/broker.out" 2>>"$WORK/broker.log" &
   BROKER_PID=$!
-  for _ in $(seq 400); do
+  for _ in $(seq 1200); do  # 30 s: recovery on a loaded machine
     grep -q "^mqbroker ready" "$WORK/broker.out" 2>/dev/null && return 0
     kill -0 "$BROKER_PID" 2>/dev/null || { echo "$BROKER exited: $(tail -3 "$WORK/broker.log")" >&2; return 1; }
     sleep 0.025
   done
-  echo "$BROKER not ready after 10 s" >&2
+  echo "$BROKER not ready after 30 s: $(tail -2 "$WORK/broker.log")" >&2
   return 1
 }
 
@@ -185,7 +185,12 @@ scenario() {
     wait "${consumers[@]}" 2>/dev/null || true
   fi
   [[ $nemesis == power ]] && kill -USR1 "$BROKER_PID"  # no cuts during the drain
-  "$BIN/rel_client" drain -b "127.0.0.1:$port" --topic rel --out "$dir/drain"
+  if ! "$BIN/rel_client" drain -b "127.0.0.1:$port" --topic rel --out "$dir/drain" 2>>"$dir/clients.log"; then
+    echo "$name: the drain failed: $(tail -1 "$dir/clients.log"); broker log: $(tail -2 "$WORK/broker.log")" >&2
+    kill -KILL "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=""
+    return 1
+  fi
   kill -TERM "$BROKER_PID"
   wait "$BROKER_PID" 2>/dev/null || true
   BROKER_PID=""
