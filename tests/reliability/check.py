@@ -27,7 +27,9 @@ transaction's outcome. lost-commit: a stored half-message to commit, never deliv
 transaction to roll back, delivered. unexpected: delivered but never sent, or refused. duplicates:
 a commit delivered twice. misapplied: the broker recorded the other outcome. checks: check-backs
 answered, at most --check-max per transaction. open after the run: the group's pending + parked
-transactions when the clients stopped waiting (must be 0).
+transactions when the clients stopped waiting (must be 0). precommitted: a live consumer (c*
+histories, rel_client consume) polled a message before its commit was decided — by the local
+transaction (the `half` line's ms) or by a check answering COMMIT (the `check` line's ms).
 
   check.py --group --name NAME --drain FILE --restarts FILE p*.history c*.history...
 
@@ -147,15 +149,28 @@ def planned_commit(seq):
     return seq % 10 not in (6, 7, 8)
 
 
+def planned_local_commit(seq):
+    """Committed by the local transaction itself (not UNKNOWN first): seq % 10 in 0-5."""
+    return seq % 10 < 6
+
+
 def check_txn(a):
     invoked, halves, failed, unknown, ends, end_lost = set(), set(), set(), set(), {}, set()
     checks, max_checks, open_counts = 0, 0, []
+    decided = {}  # (history, seq) -> ms the commit was decided (local transaction or check answer)
+    by_id = {h.rsplit("/", 1)[-1].rsplit(".", 1)[0]: h for h in a.histories}  # as read_drain maps bodies
+    polls = []    # (partition, offset, ms) of a consumer reading the topic during the run (c*)
     for path in a.histories:
         for line in open(path):
             f = line.split()
             if not f:
                 continue
             kind = f[0]
+            if kind == "poll":
+                polls.append((int(f[1]), int(f[2]), int(f[3])))
+                continue
+            if kind in ("commit", "assigned", "commitfail"):
+                continue
             if kind == "open":
                 open_counts.append(int(f[1]) + int(f[2]))
                 continue
@@ -164,6 +179,8 @@ def check_txn(a):
                 invoked.add(k)
             elif kind == "half":
                 halves.add(k)
+                if planned_local_commit(k[1]) and len(f) > 3:
+                    decided[k] = min(decided.get(k, int(f[3])), int(f[3]))
             elif kind == "fail":
                 failed.add(k)
             elif kind == "info":
@@ -176,7 +193,12 @@ def check_txn(a):
                 checks += 1
                 if f[2].isdigit():
                     max_checks = max(max_checks, int(f[2]))
-    delivered, _ = read_drain(a.drain, a.histories)
+                if f[3] == "commit" and len(f) > 5:  # keyed by the transaction's own producer
+                    owner = (by_id.get(f[5], "?" + f[5]), int(f[1]))
+                    decided[owner] = min(decided.get(owner, int(f[4])), int(f[4]))
+    delivered, at = read_drain(a.drain, a.histories)
+    # Precommitted read: a consumer polled the message before anyone decided to commit it.
+    precommitted = [(p, o) for p, o, ms in polls if (p, o) in at and ms < decided.get(at[(p, o)], 1 << 62)]
     lost_commit = [k for k in halves if planned_commit(k[1]) and delivered[k] == 0]
     ghost = [k for k in delivered if not planned_commit(k[1])]
     unexpected = [k for k in delivered if k not in invoked or k in failed]
@@ -189,9 +211,10 @@ def check_txn(a):
           f"lost-commit {len(lost_commit)}, ghost {len(ghost)}, unexpected {len(unexpected)}, "
           f"duplicates {duplicates}, misapplied {len(misapplied)}, checks {checks:,} (max {max_checks} per txn, "
           f"limit {a.check_max}), open after the run {'?' if open_after is None else open_after}, "
-          f"unknown {len(unknown)}, end answer lost {len(end_lost)}")
+          f"unknown {len(unknown)}, end answer lost {len(end_lost)}, precommitted {len(precommitted)} "
+          f"(of {len(polls):,} polls by a live consumer)")
     safe = not lost_commit and not ghost and not unexpected and duplicates == 0 and not misapplied \
-        and max_checks <= a.check_max and open_after == 0
+        and max_checks <= a.check_max and open_after == 0 and not precommitted
     if a.expect_loss:
         return 0 if lost_commit or ghost else 1
     return 0 if safe else 1

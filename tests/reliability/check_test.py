@@ -61,8 +61,8 @@ def main():
     unacked = {"p1": ["invoke 0 1000", "invoke 1 1000"]}
     expect("reordered", unacked, [(0, 0, "p1:1"), (0, 1, "p1:0")], "reordered", 1, 1)
     # T6 (--txn): seq 0 commits, seq 6 rolls back, seq 9 is unknown then committed by a check.
-    txn = {"p1": ["invoke 0 1", "half 0 100", "end 0 committed", "invoke 6 1", "half 6 101", "end 6 rolled_back",
-                  "invoke 9 1", "half 9 102", "end 9 pending", "check 9 1 commit", "open 0 0"]}
+    txn = {"p1": ["invoke 0 1", "half 0 100 5", "end 0 committed", "invoke 6 1", "half 6 101 6", "end 6 rolled_back",
+                  "invoke 9 1", "half 9 102 7", "end 9 pending", "check 9 1 commit 20 p1", "open 0 0"]}
     ok_drain = [(0, 0, "p1:0"), (0, 1, "p1:9")]
     expect("txn clean", txn, ok_drain, "lost-commit", 0, 0, txn=True)
     expect("txn lost commit", txn, [(0, 0, "p1:0")], "lost-commit", 1, 1, txn=True)
@@ -75,6 +75,12 @@ def main():
     expect("txn checks past the max", too_many, ok_drain, "max", 16, 1, txn=True)
     still_open = {"p1": txn["p1"][:-1] + ["open 1 0"]}
     expect("txn left open", still_open, ok_drain, "run", 1, 1, txn=True)
+    # A live consumer: p1:0 was decided at ms 5 (its half line), p1:9 at ms 20 (the check's COMMIT).
+    expect("txn read after the commit", dict(txn, c1=["poll 0 0 6", "poll 0 1 21"]), ok_drain, "precommitted", 0, 0,
+           txn=True)
+    expect("txn read before the local commit", dict(txn, c1=["poll 0 0 4"]), ok_drain, "precommitted", 1, 1, txn=True)
+    expect("txn read before the check's commit", dict(txn, c1=["poll 0 1 15"]), ok_drain, "precommitted", 1, 1,
+           txn=True)
     # T4 (--group): p1 acked offsets 0 and 1 of partition 0; c1 polled and committed them.
     prod = acked(0, 0, 0) + acked(1, 0, 1)
     cons = ["poll 0 0 10", "poll 0 1 10", "commit 11 0:2"]

@@ -80,7 +80,8 @@ int run_transactions(const TxnArgs& a) {
     for (const auto& [key, value] : half.properties) {
       if (key == kCheckTimesProperty) times = value;
     }
-    history.line(fmt::format("check {} {} {}\n", seq, times, txn_action_name(action)));
+    const std::string producer = half.body.substr(0, half.body.rfind(':'));  // any producer of the group answers
+    history.line(fmt::format("check {} {} {} {} {}\n", seq, times, txn_action_name(action), now_ms(), producer));
     return action;
   });
   Result<std::unique_ptr<TransactionalProducer>> p = Status::unavailable("not connected yet");
@@ -101,8 +102,9 @@ int run_transactions(const TxnArgs& a) {
     m.body = fmt::format("{}:{}", a.id, seq);
     history.line(fmt::format("invoke {} {}\n", seq, now_ms()));
     auto r = (*p)->send_in_transaction(std::move(m), [&history, seq](const Message&, uint64_t txn_id) {
-      history.line(fmt::format("half {} {}\n", seq, txn_id));
-      return local_action(seq);
+      const TxnAction action = local_action(seq);
+      history.line(fmt::format("half {} {} {}\n", seq, txn_id, now_ms()));  // decided: the end is sent next
+      return action;
     });
     if (!r.is_ok()) {
       history.line(fmt::format("{} {} {}\n", failure_kind(r.status()), seq, static_cast<int>(r.status().code())));

@@ -28,11 +28,13 @@ struct TxnArgs {
 // Runs `count` transactions one after another, answering check-backs from the sequence number in
 // the body, and logs:
 //   invoke <seq> <unix ms>
-//   half <seq> <txn id>                 the half-message is stored
+//   half <seq> <txn id> <unix ms>       the half-message is stored and the local transaction
+//                                       decided (at that ms; EndTransaction goes next)
 //   end <seq> <state>                   the broker's recorded state after EndTransaction
 //   fail|info <seq> <code>              send_half failed: certainly not stored / unknown
 //   endinfo <seq> <code>                EndTransaction's answer was lost (a check resolves it)
-//   check <seq> <times> <action>        a check-back answered
+//   check <seq> <times> <action> <ms> <producer id>
+//                                       a check-back answered (for any producer of the group)
 //   open <pending> <parked>             the group's open transactions when the client stopped waiting
 // Returns the process exit status.
 int run_transactions(const TxnArgs& args);

@@ -24,7 +24,8 @@
 #   T5  T1 with one request in flight per producer: also reordered 0 (every scenario counts it).
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
-#       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open.
+#       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open; a live group
+#       consumer reads along: precommitted 0 (nothing polled before its commit was decided).
 #   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
@@ -135,6 +136,9 @@ scenario() {
     "$BIN/mqadmin" -b "127.0.0.1:$port" updateSubGroup -g rel-cg --reset-policy earliest >/dev/null
     start_consumer
     start_consumer
+  elif [[ $WORKLOAD == txn ]]; then  # a live reader: nothing may be read before its commit was decided
+    "$BIN/mqadmin" -b "127.0.0.1:$port" updateSubGroup -g rel-cg --reset-policy earliest >/dev/null
+    start_consumer
   fi
   running() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
   local pauses=0 producer_killed=0
@@ -181,6 +185,8 @@ scenario() {
         python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["total_lag"] != 0)' && break
       sleep 0.2
     done
+  fi
+  if ((${#consumers[@]})); then
     kill -TERM "${consumers[@]}" 2>/dev/null || true
     wait "${consumers[@]}" 2>/dev/null || true
   fi
