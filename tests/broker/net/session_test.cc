@@ -33,15 +33,18 @@ flatbuffers::DetachedBuffer answer_of(size_t bytes) {
   return fbb.Release();
 }
 
-}  // namespace
-
-TEST_CASE("answers sent from other threads count against the outbound cap before the strand runs") {
+// A session with a 1 MiB outbound cap on an io_context that runs only when the test says so.
+struct Fixture {
   asio::io_context io;
   CountingHandler handler;
-  SessionLimits limits;
-  limits.max_outbound_bytes = 1 << 20;
-  auto session = std::make_shared<Session>(asio::ip::tcp::socket(io), 1, handler, limits, Clock::system());
+  SessionLimits limits{.max_outbound_bytes = 1 << 20};
+  std::shared_ptr<Session> session =
+      std::make_shared<Session>(asio::ip::tcp::socket(io), 1, handler, limits, Clock::system());
+};
 
+}  // namespace
+
+TEST_CASE_FIXTURE(Fixture, "answers sent from other threads count against the outbound cap before the strand runs") {
   // Not on the strand (nothing runs io): each answer is in transit.
   size_t sent = 0;
   for (int i = 0; i < 10; ++i) {
@@ -59,12 +62,7 @@ TEST_CASE("answers sent from other threads count against the outbound cap before
   CHECK(session->unsent_bytes() == 0);
 }
 
-TEST_CASE("answers under the cap are queued, not dropped") {
-  asio::io_context io;
-  CountingHandler handler;
-  SessionLimits limits;
-  limits.max_outbound_bytes = 1 << 20;
-  auto session = std::make_shared<Session>(asio::ip::tcp::socket(io), 1, handler, limits, Clock::system());
+TEST_CASE_FIXTURE(Fixture, "answers under the cap are queued, not dropped") {
   session->send(answer_of(100 << 10), false);
   session->send(answer_of(100 << 10), false);
   const size_t unsent = session->unsent_bytes();
