@@ -67,6 +67,11 @@ PREFIX_JUNK = 4 * MIB             # junk after 0xFFFFFFFF on half the connection
 # their way from the blocking pool to the connection (a burst of them when the io threads do not
 # get a core: +96 MiB seen with 1,024 fetches on a busy 2-core machine, +10..33 MiB with 256).
 # Half what a broker keeping every answer of the never-reading consumer holds (256 × ~0.9 MiB).
+# Under a sanitizer (TIDEMQ_SANITIZE set by CTest for such builds) memory bounds mean nothing: its
+# shadow memory and quarantine grow with every allocation. The scenario then reports them without
+# failing; the canaries (whose loosened guards overshoot by far more) still must fire.
+SANITIZED = bool(os.environ.get("TIDEMQ_SANITIZE"))
+MEMORY_CHECKS = {"rss", "loris-rss"}
 RSS_ALLOWANCE = 128 * MIB
 # Resident memory per stalled connection (Session, its coroutines, its read buffer): ~8 KiB
 # measured; 58 KiB while every connection had a 64 KiB read buffer from the start (fixed).
@@ -584,9 +589,9 @@ class Scenario:
                             f"not {n}: the prefix was not rejected as a stream error")
         rss_growth = after_mem["VmHWM"] - before_mem["VmHWM"]
         vm_growth = after_mem["VmPeak"] - before_mem["VmPeak"]
-        if rss_growth > PREFIX_RSS_ALLOWANCE:
+        if rss_growth > PREFIX_RSS_ALLOWANCE and not (SANITIZED and self.args.canary is None):
             problems.append(f"peak RSS grew by {rss_growth / MIB:.0f} MiB (allowed {PREFIX_RSS_ALLOWANCE // MIB} MiB)")
-        if vm_growth > PREFIX_VM_ALLOWANCE:
+        if vm_growth > PREFIX_VM_ALLOWANCE and not (SANITIZED and self.args.canary is None):
             problems.append(f"peak virtual memory grew by {vm_growth / MIB:.0f} MiB (allowed {PREFIX_VM_ALLOWANCE // MIB} MiB)")
         if problems:
             raise Violation("prefix", "0xFFFFFFFF prefix: " + "; ".join(problems))
@@ -875,9 +880,13 @@ def main():
             sc.close()
             if not args.keep:
                 subprocess.run(["rm", "-rf", work])
-        for v in sc.violations:
+        ignored = [v for v in sc.violations if SANITIZED and v.check in MEMORY_CHECKS]
+        for v in ignored:
+            print(f"T9 note [{v.check}], not checked in a sanitizer build: {v}", file=sys.stderr)
+        violations = [v for v in sc.violations if v not in ignored]
+        for v in violations:
             print(f"T9 VIOLATION [{v.check}]: {v}", file=sys.stderr)
-        return 1 if sc.violations else 0
+        return 1 if violations else 0
 
     names = args.canary or ["prefix", "slowloris", "outbound", "storm"]
     missed, seen = [], []
