@@ -5,6 +5,7 @@
 #include "common/coding.h"
 #include "common/framing.h"
 #include "common/record_batch.h"
+#include "tests/fuzz/handler_broker.h"
 #include "tests/schemas/wire_samples.h"
 
 namespace tidemq::fuzz {
@@ -100,6 +101,66 @@ std::vector<std::string> envelope_seeds() {
   return out;
 }
 
+std::string envelope(flatbuffers::FlatBufferBuilder& fbb, uint64_t id, wire::Body type, flatbuffers::Offset<void> body) {
+  fbb.Finish(wire::CreateEnvelope(fbb, id, type, body));
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+std::string produce(const std::string& topic, uint32_t partition, const std::string& records) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<wire::PartitionBatch>> batches = {wire::CreatePartitionBatch(
+      fbb, partition, fbb.CreateVector(reinterpret_cast<const uint8_t*>(records.data()), records.size()))};
+  return envelope(fbb, 11, wire::Body::ProduceRequest, wire::CreateProduceRequestDirect(fbb, topic.c_str(), &batches).Union());
+}
+
+std::string fetch(const std::string& topic, uint32_t partition, uint64_t offset, const char* group) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<wire::FetchPartition>> parts = {wire::CreateFetchPartition(fbb, partition, offset, 0)};
+  auto body = wire::CreateFetchRequestDirect(fbb, topic.c_str(), &parts, 100, 0, group, group ? "m-1" : nullptr, 1);
+  return envelope(fbb, 12, wire::Body::FetchRequest, body.Union());
+}
+
+// Every sample body (requests and responses alike), plus requests that name the fuzz broker's
+// topics and group (tests/fuzz/handler_broker.h) with values near the edges.
+std::vector<std::string> handler_seeds(std::mt19937_64& rng) {
+  using B = fuzz::HandlerBroker;
+  const std::string topic(B::kTopic), small(B::kSmallTopic), group(B::kGroup);
+  std::vector<std::string> out = envelope_seeds();
+  out.push_back(produce(small, 0, test::sample_record_batch(2)));
+  out.push_back(produce(topic, 3, batch(rng, 1, 2 * B::kMaxMessageBytes)));  // likely over the limit
+  out.push_back(produce(topic, 9, test::sample_record_batch(1)));            // no such partition
+  out.push_back(fetch(topic, 0, 0, nullptr));
+  out.push_back(fetch(small, 0, 1u << 30, nullptr));  // past the end: a long poll
+  out.push_back(fetch(topic, 1, 0, group.c_str()));
+  flatbuffers::FlatBufferBuilder fbb;
+  out.push_back(envelope(fbb, 13, wire::Body::QueryMessageRequest,
+                         wire::CreateQueryMessageRequestDirect(fbb, topic.c_str(), 0, 1).Union()));
+  fbb.Clear();
+  out.push_back(envelope(fbb, 14, wire::Body::TopicStatusRequest,
+                         wire::CreateTopicStatusRequestDirect(fbb, small.c_str()).Union()));
+  fbb.Clear();
+  out.push_back(envelope(fbb, 15, wire::Body::DeleteTopicRequest,
+                         wire::CreateDeleteTopicRequestDirect(fbb, small.c_str()).Union()));
+  fbb.Clear();
+  out.push_back(envelope(fbb, 16, wire::Body::ResetOffsetsRequest,
+                         wire::CreateResetOffsetsRequestDirect(fbb, group.c_str(), topic.c_str(), "latest").Union()));
+  fbb.Clear();
+  std::vector<flatbuffers::Offset<wire::Subscription>> subs = {
+      wire::CreateSubscriptionDirect(fbb, small.c_str(), "*")};
+  out.push_back(envelope(fbb, 17, wire::Body::JoinGroupRequest,
+                         wire::CreateJoinGroupRequestDirect(fbb, group.c_str(), "", &subs, 1000).Union()));
+  fbb.Clear();
+  out.push_back(envelope(fbb, 18, wire::Body::HelloRequest,
+                         wire::CreateHelloRequestDirect(fbb, "admin", wire::ClientKind::ADMIN, 1).Union()));
+  fbb.Clear();  // a body type without a body
+  wire::EnvelopeBuilder eb(fbb);
+  eb.add_correlation_id(19);
+  eb.add_body_type(wire::Body::FetchRequest);
+  fbb.Finish(eb.Finish());
+  out.emplace_back(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed) {
@@ -107,6 +168,7 @@ std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed) {
   if (target == "frame_decoder") return frame_seeds(rng);
   if (target == "record_batch") return batch_seeds(rng);
   if (target == "envelope") return envelope_seeds();
+  if (target == "handlers") return handler_seeds(rng);
   return {};
 }
 

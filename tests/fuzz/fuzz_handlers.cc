@@ -1,0 +1,90 @@
+// Fuzz target: the broker's request handlers (broker/dispatch/), behind the real Dispatcher and a
+// real Session (tests/fuzz/handler_broker.h).
+//
+// An input that verifies as an Envelope, exactly as the broker's session checks it, is sent as
+// one request; anything else is dropped here (the broker closes such a connection before any
+// handler runs, and fuzz_envelope covers that path). Checked, for every request:
+//  - every frame the broker writes back verifies as an Envelope with a known body type;
+//  - exactly one of them is a response, carrying the request's correlation id — except for the
+//    one request the protocol defines as one-way (a CheckTransactionResponse with a body, the
+//    client's answer to a check-back), which gets none; frames the broker sends on its own
+//    (CheckTransactionRequest) are not responses;
+//  - an error response carries a known ErrorCode and no body; a success carries a *Response body;
+//  - no answer turns up after its request was answered (checked on the next input);
+//  - nothing aborts, and every request is answered within 30 s.
+// The broker state lives across inputs and is rebuilt every kInputsPerBroker inputs, which bounds
+// the data directory and memory in long runs.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "schemas/envelope_generated.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/handler_broker.h"
+
+namespace {
+
+using namespace tidemq::wire;
+
+constexpr int kInputsPerBroker = 2000;
+
+// Never destroyed at exit: logging (spdlog's registry) may be gone by then. Only its TempDir is
+// left behind when the process ends.
+tidemq::fuzz::HandlerBroker& broker() {
+  static tidemq::fuzz::HandlerBroker* b = nullptr;
+  static int uses = 0;
+  if (b == nullptr || ++uses >= kInputsPerBroker) {
+    delete b;  // the old one (and its TempDir) goes first
+    b = new tidemq::fuzz::HandlerBroker();
+    uses = 0;
+  }
+  return *b;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+const Envelope* verified(const std::string& frame) {
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
+  if (!VerifyEnvelopeBuffer(v)) return nullptr;
+  return GetEnvelope(frame.data());
+}
+
+void check_response(const Envelope& response, uint64_t correlation_id) {
+  TIDEMQ_FUZZ_CHECK(response.correlation_id() == correlation_id);
+  TIDEMQ_FUZZ_CHECK(EnumNameErrorCode(response.error())[0] != '\0');  // a known ErrorCode
+  if (response.error() != ErrorCode::NONE) {
+    TIDEMQ_FUZZ_CHECK(response.body_type() == Body::NONE);
+  } else {
+    TIDEMQ_FUZZ_CHECK(ends_with(EnumNameBody(response.body_type()), "Response"));
+    TIDEMQ_FUZZ_CHECK(response.body() != nullptr);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  flatbuffers::Verifier verifier(data, size);
+  if (!VerifyEnvelopeBuffer(verifier)) return 0;  // never hand unverified bytes to the broker
+  const Envelope* request = GetEnvelope(data);
+  const bool one_way = request->body_type() == Body::CheckTransactionResponse && request->body() != nullptr;
+  const bool hello = request->body_type() == Body::HelloRequest;
+
+  auto ex = broker().exchange(std::string_view(reinterpret_cast<const char*>(data), size), one_way, hello);
+  TIDEMQ_FUZZ_CHECK(ex.stale == 0 && "an answer arrived after its request had been answered");
+
+  size_t responses = 0;
+  for (const std::string& frame : ex.frames) {
+    const Envelope* env = verified(frame);
+    TIDEMQ_FUZZ_CHECK(env != nullptr);
+    TIDEMQ_FUZZ_CHECK(env->body_type() <= Body::MAX);
+    if (env->body_type() == Body::CheckTransactionRequest) continue;  // the broker asks; not an answer
+    ++responses;
+    check_response(*env, request->correlation_id());
+  }
+  TIDEMQ_FUZZ_CHECK(responses == (one_way ? 0u : 1u));
+  return 0;
+}
