@@ -5,6 +5,8 @@
 #   tools/dev.sh test --sanitize address|thread [ctest args]
 #                                      the same in build-asan/ (ASan+UBSan) or build-tsan/ (TSan),
 #                                      RelWithDebInfo, without the perf-label benchmarks
+#   tools/dev.sh fuzz  [seconds]       libFuzzer run of every fuzz target, [seconds] each (default 30),
+#                                      in build-fuzz/ (clang; tests/fuzz/run.sh, tests/fuzz/README.md)
 #   tools/dev.sh build                 install deps and build only
 #   tools/dev.sh deps                  install the Debian packages that are missing
 set -euo pipefail
@@ -68,8 +70,12 @@ case "$cmd" in
     cd "$BUILD_DIR"
     ctest --output-on-failure -j"$(nproc)" "${CTEST_EXTRA[@]}" "$@"
     ;;
+  fuzz)
+    [[ ${1:-30} =~ ^[0-9]+$ ]] || { echo "dev.sh: fuzz takes a number of seconds per target" >&2; exit 2; }
+    exec "$ROOT/tests/fuzz/run.sh" --seconds "${1:-30}"
+    ;;
   *)
-    echo "usage: tools/dev.sh run|test|build|deps" >&2
+    echo "usage: tools/dev.sh run|test|fuzz|build|deps" >&2
     exit 2
     ;;
 esac
