@@ -16,7 +16,7 @@
 // the data directory and memory in long runs.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -30,17 +30,20 @@ using namespace tidemq::wire;
 
 constexpr int kInputsPerBroker = 2000;
 
-// Never destroyed at exit: logging (spdlog's registry) may be gone by then. Only its TempDir is
-// left behind when the process ends.
+tidemq::fuzz::HandlerBroker* g_broker = nullptr;
+
 tidemq::fuzz::HandlerBroker& broker() {
-  static tidemq::fuzz::HandlerBroker* b = nullptr;
   static int uses = 0;
-  if (b == nullptr || ++uses >= kInputsPerBroker) {
-    delete b;  // the old one (and its TempDir) goes first
-    b = new tidemq::fuzz::HandlerBroker();
+  if (g_broker == nullptr || ++uses >= kInputsPerBroker) {
+    const bool first = g_broker == nullptr;
+    delete g_broker;  // the old one (and its TempDir) goes first
+    g_broker = new tidemq::fuzz::HandlerBroker();
     uses = 0;
+    // Registered after the broker's statics (spdlog's registry) exist, so it runs before they
+    // are destroyed: the last broker stops and removes its TempDir on a normal exit.
+    if (first) std::atexit([] { delete g_broker; });
   }
-  return *b;
+  return *g_broker;
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
