@@ -1,6 +1,7 @@
 #pragma once
-// The composition root: builds the store, the services and the network in order, and takes
-// them down in reverse (STYLE habit 9). Usable in-process by tests (listen on port 0).
+// The composition root: the stores and services (BrokerCore, broker_core.h), then the network,
+// timers and periodic jobs, in order; taken down in reverse (STYLE habit 9). Usable in-process by
+// tests (listen on port 0).
 #include <memory>
 
 #include <leveldb/env.h>

@@ -10,27 +10,8 @@
 
 #include <asio.hpp>
 
-#include "broker/config.h"
-#include "broker/delivery/group_coordinator.h"
-#include "broker/delivery/long_poll.h"
-#include "broker/delivery/rate_limiter.h"
-#include "broker/dispatch/dispatcher.h"
-#include "broker/dispatch/services.h"
-#include "broker/dispatch/session_check_sender.h"
-#include "broker/executors.h"
-#include "broker/metrics/broker_metrics.h"
+#include "broker/broker_core.h"
 #include "broker/net/session.h"
-#include "broker/net/session_registry.h"
-#include "broker/net/write_pressure.h"
-#include "broker/schedule/delay_store.h"
-#include "broker/schedule/retry_service.h"
-#include "broker/store/db.h"
-#include "broker/store/disk_guard.h"
-#include "broker/store/group_config_store.h"
-#include "broker/store/log_store.h"
-#include "broker/store/offset_store.h"
-#include "broker/store/topic_registry.h"
-#include "broker/txn/txn_service.h"
 #include "broker/version.h"
 #include "common/clock.h"
 #include "common/framing.h"
@@ -106,26 +87,7 @@ bool is_broker_request(const std::string& frame) {
 struct HandlerBroker::Impl {
   test::TempDir dir;
   ManualClock clock;
-  BrokerConfig config;
-  std::unique_ptr<Db> db;
-  std::unique_ptr<TopicRegistry> topics;
-  std::unique_ptr<LogStore> log;
-  std::unique_ptr<OffsetStore> offsets;
-  std::unique_ptr<GroupConfigStore> group_configs;
-  std::unique_ptr<RateLimiters> rate_limiters;
-  std::unique_ptr<GroupCoordinator> groups;
-  std::unique_ptr<Executors> executors;  // its io_context runs on the fuzzing thread only
-  std::unique_ptr<LongPoll> long_poll;
-  SessionRegistry sessions;
-  BrokerMetrics metrics;
-  std::unique_ptr<DiskGuard> disk;
-  std::unique_ptr<WritePressure> pressure;
-  std::unique_ptr<SessionCheckSender> check_sender;
-  std::unique_ptr<txn::TxnService> txn;
-  std::unique_ptr<DelayStore> delays;
-  std::unique_ptr<RetryService> retries;
-  std::unique_ptr<Services> services;
-  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<BrokerCore> core;  // its io_context runs on the fuzzing thread only
   SessionLimits limits;
 
   std::shared_ptr<Session> session;
@@ -136,7 +98,7 @@ struct HandlerBroker::Impl {
   Impl();
   ~Impl();
 
-  asio::io_context& io() { return executors->io(); }
+  asio::io_context& io() { return core->executors->io(); }
   void connect();
   void disconnect();
   void send_frame(std::string_view payload);
@@ -151,66 +113,17 @@ struct HandlerBroker::Impl {
 
 HandlerBroker::Impl::Impl() {
   (void)logging::init("off");
+  BrokerConfig config;
   config.data_dir = dir.str();
   config.flush = FlushMode::kAsync;
   config.max_message_bytes = kMaxMessageBytes;
   config.min_free_disk_bytes = 0;
   config.write_buffer_bytes = 1u << 20;
   config.block_cache_bytes = 1u << 20;
-  DbOptions dbo;
-  dbo.path = config.data_dir;
-  dbo.flush = config.flush;
-  dbo.write_buffer_bytes = config.write_buffer_bytes;
-  dbo.block_cache_bytes = config.block_cache_bytes;
-  auto opened = Db::open(dbo);
+  config.io_threads = 1;
+  auto opened = BrokerCore::open(config, clock);
   TIDEMQ_FUZZ_CHECK(opened.is_ok());
-  db = std::move(opened).value();
-  topics = std::make_unique<TopicRegistry>(*db, clock);
-  TIDEMQ_FUZZ_CHECK(topics->load().is_ok());
-  log = std::make_unique<LogStore>(*db, *topics, clock);
-  TIDEMQ_FUZZ_CHECK(log->open().is_ok());
-  offsets = std::make_unique<OffsetStore>(*db, clock);
-  TIDEMQ_FUZZ_CHECK(offsets->load().is_ok());
-  group_configs = std::make_unique<GroupConfigStore>(*db, clock);
-  TIDEMQ_FUZZ_CHECK(group_configs->load().is_ok());
-  rate_limiters = std::make_unique<RateLimiters>(clock);
-  groups = std::make_unique<GroupCoordinator>(
-      clock,
-      [t = topics.get()](const std::string& topic) {
-        auto found = t->find(topic);
-        return found ? found->partitions : 0u;
-      },
-      [c = group_configs.get()](const std::string& group) {
-        GroupConfig g = c->find_or_default(group);
-        return std::make_pair(g.strategy, g.mode);
-      });
-  executors = std::make_unique<Executors>(1, 2);
-  long_poll = std::make_unique<LongPoll>(io(), executors->blocking());
-  log->set_append_listener([lp = long_poll.get()](uint32_t topic_id, uint32_t partition, uint64_t) {
-    lp->notify(topic_id, partition);
-  });
-  disk = std::make_unique<DiskGuard>(config.data_dir, config.min_free_disk_bytes);
-  WritePressure::Options po;
-  po.max_pending_bytes = config.max_pending_bytes;
-  po.resume_bytes = WritePressure::resume_bytes_for(config.max_pending_bytes);
-  po.busy_timeout_ms = config.busy_timeout_ms;
-  pressure = std::make_unique<WritePressure>(io().get_executor(), [l = log.get()] { return l->pending_bytes(); }, po,
-                                             clock, metrics.backpressure_pauses);
-  log->set_drain_listener([p = pressure.get()] { p->on_drained(); });
-  groups->set_change_listener([lp = long_poll.get()](const std::string& group, uint32_t) { lp->notify_group(group); });
-  check_sender = std::make_unique<SessionCheckSender>(sessions, *topics);
-  txn = std::make_unique<txn::TxnService>(*db, *log, *topics, clock, txn::txn_options(config), *check_sender,
-                                          executors->blocking());
-  TIDEMQ_FUZZ_CHECK(txn->open().is_ok());
-  delays = std::make_unique<DelayStore>(*db, *log, clock, DelayOptions{config.delay_max_per_tick});
-  TIDEMQ_FUZZ_CHECK(delays->open().is_ok());
-  retries = std::make_unique<RetryService>(*topics, *group_configs, *offsets, *log, *delays, clock,
-                                           config.max_message_bytes,
-                                           [g = groups.get()](const TopicConfig& t) { g->topic_changed(t.name); });
-  services.reset(new Services{config, clock, *db, *topics, *log, *long_poll, *groups, *offsets, *group_configs,
-                              *rate_limiters, sessions, metrics, *pressure, *disk, *txn, *delays, *retries,
-                              executors->blocking(), clock.monotonic_ms(), "fuzz"});
-  dispatcher = std::make_unique<Dispatcher>(*services);
+  core = std::move(opened).value();
   limits.max_frame_bytes = config.max_frame_bytes;
   limits.idle_timeout_ms = int64_t{1} << 50;  // the harness moves the clock; the connection must stay
 
@@ -224,26 +137,12 @@ HandlerBroker::Impl::Impl() {
 HandlerBroker::Impl::~Impl() {
   // Broker::stop()'s order, without the listener.
   disconnect();
-  long_poll->wake_all();
-  txn->stop();
-  log->stop();
-  pressure->stop();
-  executors->join();
-  pressure.reset();
-  executors.reset();  // frees the remaining coroutine frames while what they point to still exists
-  long_poll.reset();
-  dispatcher.reset();
-  txn.reset();
-  retries.reset();
-  delays.reset();
-  check_sender.reset();
-  groups.reset();
-  rate_limiters.reset();
-  group_configs.reset();
-  offsets.reset();
-  log.reset();
-  topics.reset();
-  db.reset();
+  core->long_poll->wake_all();
+  core->txn->stop();
+  core->log->stop();
+  core->pressure->stop();
+  core->executors->join();
+  core.reset();
 }
 
 void HandlerBroker::Impl::connect() {
@@ -255,9 +154,9 @@ void HandlerBroker::Impl::connect() {
   // every call the session makes (recvmsg, sendmsg, shutdown) works on a stream socketpair.
   Session::Socket socket(io());
   socket.assign(asio::ip::tcp::v4(), fds[0]);
-  session = std::make_shared<Session>(std::move(socket), next_session_id++, *dispatcher, limits, clock,
-                                      pressure.get());
-  sessions.add(session);
+  session = std::make_shared<Session>(std::move(socket), next_session_id++, *core->dispatcher, limits, clock,
+                                      core->pressure.get());
+  core->sessions.add(session);
   session->start();
   decoder = framing::FrameDecoder(64u << 20);
 }
@@ -314,11 +213,11 @@ std::vector<std::string> HandlerBroker::Impl::run_until(Done done) {
     TIDEMQ_FUZZ_CHECK(!session->closed() && "the broker closed the connection");
     if (io().run_one_for(std::chrono::milliseconds(2)) > 0) {
       idle = 0;
-    } else if (++idle >= 2 && long_poll->waiting() > 0) {
+    } else if (++idle >= 2 && core->long_poll->waiting() > 0) {
       // A fetch waits for data or tokens: let its time pass (a real-time wait would stall fuzzing).
       clock.advance_ms(kLongPollStepMs);
-      (void)groups->expire();
-      long_poll->wake_all();
+      (void)core->groups->expire();
+      core->long_poll->wake_all();
       idle = 0;
     }
   }
@@ -341,9 +240,9 @@ void HandlerBroker::Impl::setup_request(const std::string& request) {
 }
 
 void HandlerBroker::Impl::restore() {
-  if (!topics->find(std::string(kTopic))) setup_request(create_topic_request(kTopic, 4));
-  if (!topics->find(std::string(kSmallTopic))) setup_request(create_topic_request(kSmallTopic, 1));
-  if (!group_configs->find(std::string(kGroup))) setup_request(update_group_request());
+  if (!core->topics->find(std::string(kTopic))) setup_request(create_topic_request(kTopic, 4));
+  if (!core->topics->find(std::string(kSmallTopic))) setup_request(create_topic_request(kSmallTopic, 1));
+  if (!core->group_configs->find(std::string(kGroup))) setup_request(update_group_request());
 }
 
 HandlerBroker::HandlerBroker() : impl_(std::make_unique<Impl>()) {}

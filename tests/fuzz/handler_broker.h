@@ -1,6 +1,6 @@
 #pragma once
-// The broker fuzz_handlers talks to: the broker's stores, services and real Dispatcher, built in
-// a TempDir on a ManualClock, and one client connection — a real Session whose socket is one end
+// The broker fuzz_handlers talks to: a BrokerCore (the broker's stores, services and real
+// Dispatcher, wired as mqbroker wires them) in a TempDir on a ManualClock, and one client connection — a real Session whose socket is one end
 // of an AF_UNIX socketpair (no network). The harness writes a framed request into the other end
 // and collects the frames the session writes back. Everything Asio runs on the calling thread
 // (io_context::run_one_for); LevelDB work runs on the broker's blocking pool and log writer.
