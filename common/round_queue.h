@@ -4,9 +4,21 @@
 // once and hands the entries to `commit` as one round. A job splits a round: it runs after the
 // entries queued before it and before those queued after it. run() returns once stop() was
 // called and everything queued before that has been handled.
+//
+// Fair rounds (run() with a FairShare): a round takes at most `quantum` bytes per key (a key's
+// first entry always goes, however large), so one busy key cannot make a round long for the
+// others: an entry pushed for a quiet key goes in the next round, not behind everything queued
+// for the busy ones. Entries left over keep their order, ahead of later pushes; a key's entries
+// never overtake each other. An entry without a key (`key_of` returns nullopt), like a job, is
+// ordered against everything: once an entry was left over, it and all after it wait too.
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,8 +75,21 @@ class RoundQueue {
   // The thread's loop: `commit(std::vector<Entry>&)` gets each round's entries (cleared after).
   template <class Commit>
   void run(Commit&& commit) {
+    run(std::forward<Commit>(commit), nullptr);
+  }
+
+  struct FairShare {
+    size_t quantum = 0;
+    std::function<std::optional<uint64_t>(const Entry&)> key_of;
+    std::function<size_t(const Entry&)> bytes_of;
+  };
+  // As run(commit), with fair rounds (see the top of this file). `share` must outlive run().
+  template <class Commit>
+  void run(Commit&& commit, const FairShare* share) {
     std::vector<Item> items;
+    std::vector<Item> left;  // left over for the next round, in order
     std::vector<Entry> entries;
+    std::unordered_map<uint64_t, size_t> taken;  // key -> bytes this round; kBlocked: left over
     while (true) {
       {
         std::unique_lock lock(mu_);
@@ -72,8 +97,12 @@ class RoundQueue {
         if (queue_.empty()) break;  // stopping, and everything queued before stop() is done
         items.swap(queue_);
       }
+      taken.clear();
+      bool barrier_left = false;  // a job or keyless entry was left over: all after it wait too
       for (Item& item : items) {
-        if (item.job) {
+        if (share != nullptr && (barrier_left || !takes(*share, item, !left.empty(), barrier_left, taken))) {
+          left.push_back(std::move(item));
+        } else if (item.job) {
           commit(entries);
           entries.clear();
           item.job();
@@ -84,6 +113,12 @@ class RoundQueue {
       commit(entries);
       entries.clear();
       items.clear();
+      if (!left.empty()) {
+        std::lock_guard lock(mu_);
+        for (Item& item : queue_) left.push_back(std::move(item));
+        queue_.swap(left);
+        left.clear();
+      }
     }
     std::lock_guard lock(mu_);
     running_ = false;
@@ -94,6 +129,27 @@ class RoundQueue {
     Entry entry;
     std::function<void()> job;  // set for a job (then `entry` is unused)
   };
+  static constexpr size_t kBlocked = std::numeric_limits<size_t>::max();
+  // Whether `item` joins this round under `share` (`after_left`: an earlier one was left over);
+  // false leaves it (and, from then on, its key's later entries, or for a job or keyless entry,
+  // everything after it: `barrier_left`) for the next round.
+  static bool takes(const FairShare& share, const Item& item, bool after_left, bool& barrier_left,
+                    std::unordered_map<uint64_t, size_t>& taken) {
+    const std::optional<uint64_t> key = item.job ? std::nullopt : share.key_of(item.entry);
+    if (!key) {
+      barrier_left = after_left;
+      return !after_left;
+    }
+    size_t& bytes = taken[*key];
+    const size_t size = share.bytes_of(item.entry);
+    if (bytes == kBlocked || (bytes > 0 && bytes + size > share.quantum)) {
+      bytes = kBlocked;
+      return false;
+    }
+    bytes += size;
+    return true;
+  }
+
   void add(Item item) REQUIRES(mu_) {
     // The thread only waits when the queue is empty, so only the first push needs to wake it.
     if (queue_.empty()) cv_.notify_one();

@@ -60,10 +60,11 @@ bool Session::paused_by_inflight() const {
   return inflight_.load(std::memory_order_relaxed) >= limits_.max_inflight;
 }
 
-// Checked before every frame: the in-flight cap, and (for a connection that has produced) the
-// broker-wide write back-pressure — one relaxed load each.
+// Checked before every frame: the in-flight cap, and (for a connection that has produced and
+// still waits for an answer) the broker-wide write back-pressure — relaxed loads.
 bool Session::read_paused() const {
-  return paused_by_inflight() || (holds_writes_ && pressure_ != nullptr && pressure_->paused());
+  return paused_by_inflight() || (holds_writes_ && pressure_ != nullptr && pressure_->paused() &&
+                                  inflight_.load(std::memory_order_relaxed) > 0);
 }
 
 asio::awaitable<void> Session::read_loop() {
@@ -213,7 +214,8 @@ void Session::request_done() {
 
 void Session::finish_request() {
   uint32_t before = inflight_.fetch_sub(1, std::memory_order_relaxed);
-  if (before == limits_.max_inflight) resume_signal_.cancel();  // a reader paused at the cap
+  // A reader paused at the cap, or paused by write back-pressure until its last answer went out.
+  if (before == limits_.max_inflight || (before == 1 && reader_paused_)) resume_signal_.cancel();
 }
 
 void Session::enqueue(flatbuffers::DetachedBuffer payload, bool completes_request) {

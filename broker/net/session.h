@@ -76,8 +76,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Stops reading new requests (shutdown phase 1). Thread-safe.
   void stop_reading();
   // From now on this connection stops reading while the broker is under write back-pressure
-  // (WritePressure::paused()). The produce handler calls it: connections that never produce
-  // (consumers, admin) keep being read. Strand only.
+  // (WritePressure::paused()) and one of its requests is unanswered. The produce handler calls
+  // it: connections that never produce (consumers, admin) keep being read. Strand only.
   void hold_writes() { holds_writes_ = true; }
   // Wakes a reader paused by write back-pressure so it re-checks (WritePressure calls it).
   // Thread-safe.

@@ -6,8 +6,15 @@
 //   round being written) is at or below `max_pending_bytes` and nothing is parked, a produce is
 //   appended at once (`admits_now()`: two relaxed loads).
 // - Otherwise the request is *parked* here, in arrival order, and the broker enters
-//   back-pressure (`paused()`): every session that has sent a produce stops reading its socket
-//   before its next frame, so the kernel buffers fill and the producers' writes block.
+//   back-pressure (`paused()`): every session that has sent a produce and waits for an answer
+//   stops reading its socket before its next frame, so the kernel buffers fill and the
+//   producers' writes block.
+// - Fairness: a produce that is its connection's only request in flight is not parked but
+//   appended at once (the produce handler checks), and a connection with nothing in flight keeps
+//   being read. So under a flood, every producing connection gets one request at a time into the
+//   writer, and a producer that waits for each answer is not queued behind the flood's backlog;
+//   the writer's rounds are fair across partitions (LogStore). Its cost is one frame per
+//   connection, the same as parking it (bounds below).
 // - Each time the writer finishes a round (`on_drained()`), parked requests are admitted in order
 //   while pending bytes are at or below the limit. One that waited `busy_timeout_ms` without being
 //   admitted is answered SYSTEM_BUSY (retriable: the producer resends with the same ids).
@@ -16,7 +23,8 @@
 //
 // Bounds (N = connections that have produced, F = --max-frame-bytes, T = --io-threads):
 //   pending <= max_pending_bytes + T * F  (each io thread may be admitting one request when the
-//                                          limit is crossed; the drain admits one past it)
+//            + N * F                       limit is crossed; the drain admits one past it; one
+//                                          request per connection goes in under "fairness")
 //   parked  <= N * F                      (a session parks at most one request per pause: its
 //                                          own park raises paused(), which it checks before the
 //                                          next frame)

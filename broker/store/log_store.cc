@@ -17,6 +17,8 @@ namespace {
 constexpr std::string_view kWorkerCounterKey = "worker_id_counter";
 // A round's WriteBatch buffer is kept for the next round up to this size.
 constexpr size_t kMaxKeptBatchBytes = 64u << 20;
+// A partition's share of one group-commit round (see writer_loop); one append always fits.
+constexpr size_t kRoundQuantumBytes = 1u << 20;
 }  // namespace
 
 LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c)
@@ -239,8 +241,18 @@ bool LogStore::Impl::enqueue(Append& a) {
 
 void LogStore::Impl::writer_loop() {
   writer_id.store(std::this_thread::get_id());
-  // Group commit: every queued append goes into one WriteBatch; a job splits the round.
-  queue.run([this](std::vector<Append>& appends) { commit(appends); });
+  // Group commit: the queued appends go into one WriteBatch; a job splits the round. Rounds are
+  // fair across partitions: at most kRoundQuantumBytes of each partition's queue per round, so an
+  // append to a quiet partition is written in the next round rather than behind everything a busy
+  // one has queued (up to --max-pending-bytes). A write() is ordered against every append.
+  const RoundQueue<Append>::FairShare share{
+      kRoundQuantumBytes,
+      [](const Append& a) -> std::optional<uint64_t> {
+        if (a.write) return std::nullopt;
+        return uint64_t{a.topic_id} << 32 | a.partition;
+      },
+      [](const Append& a) { return a.bytes; }};
+  queue.run([this](std::vector<Append>& appends) { commit(appends); }, &share);
 }
 
 void LogStore::Impl::commit(std::vector<Append>& appends) {

@@ -47,11 +47,14 @@ leveldb::Status FaultEnv::NewAppendableFile(const std::string& fname, leveldb::W
 leveldb::Status FaultEnv::on_sync(const std::string& fname) {
   {
     std::unique_lock lock(mu_);
-    if (hold_) {
+    if (hold_ && passes_ > 0) {
+      --passes_;
+    } else if (hold_) {
       ++waiting_;
       cv_.notify_all();
-      cv_.wait(lock, [&] { return !hold_; });
+      cv_.wait(lock, [&] { return !hold_ || passes_ > 0; });
       --waiting_;
+      if (hold_) --passes_;
     }
   }
   ++syncs_;
@@ -72,6 +75,13 @@ void FaultEnv::hold_syncs() {
 void FaultEnv::release_syncs() {
   std::lock_guard lock(mu_);
   hold_ = false;
+  passes_ = 0;
+  cv_.notify_all();
+}
+
+void FaultEnv::release_one_sync() {
+  std::lock_guard lock(mu_);
+  ++passes_;
   cv_.notify_all();
 }
 

@@ -39,6 +39,8 @@ class FaultEnv : public leveldb::EnvWrapper {
   void hold_syncs();
   void release_syncs();
   void wait_for_held_sync();
+  // While held: lets one Sync() through (a waiting one, or the next), then holds again.
+  void release_one_sync();
 
   leveldb::Status NewWritableFile(const std::string& fname, leveldb::WritableFile** result) override;
   leveldb::Status NewAppendableFile(const std::string& fname, leveldb::WritableFile** result) override;
@@ -58,6 +60,7 @@ class FaultEnv : public leveldb::EnvWrapper {
   std::condition_variable cv_;
   bool hold_ = false;
   int waiting_ = 0;
+  int passes_ = 0;  // release_one_sync() permits not used yet
 };
 
 }  // namespace tidemq::test

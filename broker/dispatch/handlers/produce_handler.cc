@@ -213,9 +213,11 @@ void produce(Services& s, Request& r) {
     r.responder.fail(s.disk.write_status());
     return;
   }
-  // This connection produces: from now on it stops being read under write back-pressure.
+  // This connection produces: from now on it stops being read under write back-pressure while
+  // it waits for an answer.
   r.responder.session().hold_writes();
-  if (s.pressure.admits_now()) {
+  // Its only request in flight goes in even under back-pressure (WritePressure, "fairness").
+  if (s.pressure.admits_now() || r.responder.session().inflight() == 1) {
     admitted(s, *req, r.responder);
     return;
   }
