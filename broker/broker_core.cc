@@ -66,9 +66,12 @@ Status BrokerCore::build(leveldb::Env* env, FreeSpaceFn free_space) {
   po.max_pending_bytes = config.max_pending_bytes;
   po.resume_bytes = WritePressure::resume_bytes_for(config.max_pending_bytes);
   po.busy_timeout_ms = config.busy_timeout_ms;
+  po.pace.start_files = config.ingest_pace_files;
+  WritePressure::Level0Fn level0;
+  if (config.ingest_pace_files > 0) level0 = [d = db.get()] { return d->level0_files(); };
   pressure = std::make_unique<WritePressure>(executors->io().get_executor(), [l = log.get()] { return l->pending_bytes(); },
-                                             po, clock, metrics.backpressure_pauses);
-  log->set_drain_listener([p = pressure.get()] { p->on_drained(); });
+                                             po, clock, metrics.backpressure_pauses, std::move(level0));
+  log->set_drain_listener([p = pressure.get()](size_t drained) { p->on_drained(drained); });
   groups->set_change_listener([lp = long_poll.get()](const std::string& group, uint32_t) {
     lp->notify_group(group);  // waiting group fetches answer now: members learn the new generation
   });

@@ -67,6 +67,9 @@ Status validate(const BrokerConfig& c) {
     return Status::invalid_argument("table-write-pace must be in [0, 1000]");
   }
   if (c.table_write_floor_bytes == 0) return Status::invalid_argument("table-write-floor-bytes must be > 0");
+  if (c.ingest_pace_files < 0 || c.ingest_pace_files > 11) {
+    return Status::invalid_argument("ingest-pace-files must be in [0, 11] (LevelDB stops writes at 12)");
+  }
   if (c.delay_tick_ms <= 0) return Status::invalid_argument("delay-tick-ms must be > 0");
   if (c.delay_max_per_tick == 0) return Status::invalid_argument("delay-max-per-tick must be >= 1");
   return Status::ok();
@@ -126,6 +129,10 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--table-write-floor-bytes", c.table_write_floor_bytes,
                  "paced table writes never go slower than this many bytes/s")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--ingest-pace-files", c.ingest_pace_files,
+                 "pace produce admission from this many LevelDB level-0 files on, so a flood does not "
+                 "reach LevelDB's write stop (12 files) and stall every producer (0 = off)")
       ->capture_default_str();
 
   app.add_option("--transaction-timeout-ms", c.transaction_timeout_ms,

@@ -51,6 +51,9 @@ struct BrokerConfig {
   // table_write_floor_bytes per second (broker/store/table_pace.h); 0 = unpaced.
   double table_write_pace = 2.0;
   uint64_t table_write_floor_bytes = 16u << 20;
+  // Produce admission is paced from this many level-0 files on (broker/net/ingest_pace.h), so a
+  // flood does not reach LevelDB's stop trigger (12) and stall every producer; 0 = off.
+  int ingest_pace_files = 6;
 
   // Transactions (SPEC §6, broker/txn/). Ages use the monotonic clock.
   int64_t transaction_timeout_ms = 6'000;      // first check-back this long after the half arrived

@@ -8,12 +8,14 @@
 namespace tidemq::broker {
 
 WritePressure::WritePressure(asio::any_io_executor io, PendingFn pending, Options options, const Clock& clock,
-                             std::atomic<uint64_t>& pauses)
+                             std::atomic<uint64_t>& pauses, Level0Fn level0)
     : strand_(asio::make_strand(io)),
       pending_(std::move(pending)),
       options_(options),
       clock_(clock),
       pauses_(pauses),
+      level0_(std::move(level0)),
+      pace_(options.pace),
       timer_(strand_) {
   TIDEMQ_CHECK(options_.resume_bytes <= options_.max_pending_bytes, "resume_bytes above max_pending_bytes");
 }
@@ -35,7 +37,8 @@ void WritePressure::submit(size_t bytes, Admit admit, Reject reject) {
       reject(Status(StatusCode::kShuttingDown, "broker is shutting down"));
       return;
     }
-    if (parked_.empty() && pending_() <= options_.max_pending_bytes) {
+    if (parked_.empty() && pending_() <= options_.max_pending_bytes && pace_.wait_us(now_us()) == 0) {
+      pace_.admitted(bytes, now_us());
       lock.unlock();
       admit();
       return;
@@ -68,7 +71,37 @@ bool WritePressure::wait(const std::shared_ptr<Session>& session) {
   return true;
 }
 
-void WritePressure::on_drained() {
+bool WritePressure::admit_out_of_turn(size_t bytes) {
+  if (!pacing_.load(std::memory_order_relaxed)) return true;
+  std::lock_guard lock(mu_);
+  if (pace_.pacing() && bytes > pace_.burst_bytes()) return false;
+  pace_.admitted(bytes, now_us());
+  return true;
+}
+
+void WritePressure::on_drained(size_t written) {
+  if (level0_) {
+    const int files = level0_();
+    bool was = false;
+    bool is = false;
+    double rate = 0;
+    {
+      std::lock_guard lock(mu_);
+      was = pace_.pacing();
+      pace_.on_round(written, files, now_us());
+      is = pace_.pacing();
+      rate = pace_.rate();
+      pacing_.store(is, std::memory_order_relaxed);
+    }
+    if (was != is) {
+      logging::get("net")->info("ingest pacing {}: level 0 has {} files{}", is ? "on" : "off", files,
+                                is ? fmt::format(", admitting {:.1f} MiB/s", rate / (1 << 20)) : "");
+    }
+    if (was || is) {
+      poke();  // parked requests wait for the pace (or for its end)
+      return;
+    }
+  }
   if (!paused_.load(std::memory_order_seq_cst)) return;
   poke();
 }
@@ -84,15 +117,21 @@ void WritePressure::poke() {
 void WritePressure::service() {
   // Pairs with the writer's seq_cst update of the pending bytes (see on_drained).
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  // 1. Admit in arrival order while the writer has room. Each admit appends, raising pending.
+  // 1. Admit in arrival order while the writer has room and the pace allows. Each admit
+  // appends, raising pending.
+  int64_t pace_wait_us = 0;
   for (;;) {
     Parked p;
     {
       std::lock_guard lock(mu_);
       if (stopped_ || parked_.empty() || pending_() > options_.max_pending_bytes) break;
+      const int64_t now = now_us();
+      pace_wait_us = pace_.wait_us(now);
+      if (pace_wait_us > 0) break;
       p = std::move(parked_.front());
       parked_.pop_front();
       parked_bytes_ -= p.bytes;
+      pace_.admitted(p.bytes, now);
     }
     p.admit();
   }
@@ -119,6 +158,8 @@ void WritePressure::service() {
     std::lock_guard lock(mu_);
     if (!parked_.empty()) {
       next_deadline = parked_.front().deadline_ms;
+      // Waiting for the pace: come back when it allows the next admission (round up to 1 ms).
+      if (pace_wait_us > 0) next_deadline = std::min(next_deadline, (now_us() + pace_wait_us + 999) / 1000);
     } else if (paused_.load(std::memory_order_relaxed) && pending_() <= options_.resume_bytes) {
       paused_.store(false, std::memory_order_seq_cst);
       wake.swap(waiters_);
@@ -170,7 +211,8 @@ void WritePressure::stop() {
 
 WritePressure::Stats WritePressure::stats() const {
   std::lock_guard lock(mu_);
-  return Stats{paused_.load(std::memory_order_relaxed), parked_.size(), parked_bytes_, parked_bytes_peak_};
+  return Stats{paused_.load(std::memory_order_relaxed), parked_.size(), parked_bytes_, parked_bytes_peak_,
+               pace_.pacing(), static_cast<uint64_t>(pace_.rate())};
 }
 
 }  // namespace tidemq::broker

@@ -20,6 +20,11 @@
 //   admitted is answered SYSTEM_BUSY (retriable: the producer resends with the same ids).
 // - Reading resumes when nothing is parked and pending bytes are at or below `resume_bytes`
 //   (75 % of the limit by default: hysteresis, so sessions do not flap around the limit).
+// - Ingest pacing (IngestPace, given `level0` — LevelDB's level-0 file count): when compaction
+//   falls behind, admission is also limited to a rate: a produce is parked unless the bytes
+//   admitted so far are paid for, and parked ones are admitted as time pays for them (the timer).
+//   A connection's only request in flight still goes in at once if it is small (at most the
+//   pace's burst), and its bytes count (admit_out_of_turn()).
 //
 // Bounds (N = connections that have produced, F = --max-frame-bytes, T = --io-threads):
 //   pending <= max_pending_bytes + T * F  (each io thread may be admitting one request when the
@@ -45,6 +50,7 @@
 
 #include <asio.hpp>
 
+#include "broker/net/ingest_pace.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
@@ -59,19 +65,21 @@ class WritePressure {
     size_t max_pending_bytes = 256u << 20;
     size_t resume_bytes = 192u << 20;  // resume reading at or below this (see resume_bytes_for)
     int64_t busy_timeout_ms = 5'000;
+    IngestPaceOptions pace;
   };
   // 75 % of the limit.
   static size_t resume_bytes_for(size_t max_pending_bytes) { return max_pending_bytes / 4 * 3; }
 
   using PendingFn = std::function<size_t()>;  // any thread, cheap (an atomic load)
+  using Level0Fn = std::function<int()>;       // writer thread; negative: unknown
   using Admit = std::function<void()>;
   using Reject = std::function<void(Status)>;
 
   // `pauses` counts entries into back-pressure (brokerStatus `backpressure_pauses`); it, `clock`
   // and the io_context behind `io` must outlive this object, which must be destroyed before the
-  // io_context.
+  // io_context. Without `level0` there is no ingest pacing.
   WritePressure(asio::any_io_executor io, PendingFn pending, Options options, const Clock& clock,
-                std::atomic<uint64_t>& pauses);
+                std::atomic<uint64_t>& pauses, Level0Fn level0 = nullptr);
   ~WritePressure();
 
   WritePressure(const WritePressure&) = delete;
@@ -79,8 +87,16 @@ class WritePressure {
 
   // Hot path, once per frame of a producing session: one relaxed load.
   bool paused() const { return paused_.load(std::memory_order_relaxed); }
-  // True when a produce may be appended right now (no back-pressure, pending within the limit).
-  bool admits_now() const { return !paused() && pending_() <= options_.max_pending_bytes; }
+  // True when a produce may be appended right now (no back-pressure, no ingest pacing, pending
+  // within the limit).
+  bool admits_now() const {
+    return !paused() && !pacing_.load(std::memory_order_relaxed) && pending_() <= options_.max_pending_bytes;
+  }
+  // Whether a produce of `bytes` that is its connection's only request in flight may be appended
+  // now, ahead of parked ones ("fairness" above). Always, unless ingest pacing is on; then only
+  // if it is small (at most the pace's burst: a light producer, not a flood's batch). When true,
+  // the bytes are charged to the pace. Any thread.
+  bool admit_out_of_turn(size_t bytes);
 
   // Appends a produce request of `bytes` (its frame size) through `admit`: at once on the calling
   // thread if admits_now() still holds under the lock, else later, in arrival order, on this
@@ -93,9 +109,10 @@ class WritePressure {
   // Called on the session's strand, right before it waits, so a wake cannot slip in between.
   bool wait(const std::shared_ptr<Session>& session);
 
-  // The writer finished a round (pending bytes fell). Writer thread; never blocks: when
-  // back-pressure is on it posts one service pass to the strand (coalesced).
-  void on_drained();
+  // The writer finished a round of `written` bytes (pending bytes fell). Writer thread: reads the
+  // level-0 file count for the pace; never blocks: when back-pressure or pacing is on it posts
+  // one service pass to the strand (coalesced).
+  void on_drained(size_t written);
 
   // Posts a service pass (admit what fits, expire overdue requests, resume readers). The deadline
   // timer and on_drained() call this; tests with a ManualClock call it after advancing time.
@@ -111,6 +128,8 @@ class WritePressure {
     size_t parked_requests = 0;
     size_t parked_bytes = 0;
     size_t parked_bytes_peak = 0;  // since start
+    bool pacing = false;
+    uint64_t pace_bytes_per_sec = 0;  // while pacing
   };
   Stats stats() const;
   const Options& options() const { return options_; }
@@ -125,17 +144,20 @@ class WritePressure {
   void service();  // strand
   void arm_timer(int64_t deadline_ms);  // strand
   Status busy_status() const;
+  int64_t now_us() const { return clock_.monotonic_ns() / 1000; }
 
   asio::strand<asio::any_io_executor> strand_;
   const PendingFn pending_;
   const Options options_;
   const Clock& clock_;
   std::atomic<uint64_t>& pauses_;
+  const Level0Fn level0_;
 
   // Set under mu_; read without it on the hot path. seq_cst where it pairs with pending bytes
   // (see on_drained).
   std::atomic<bool> paused_{false};
   std::atomic<bool> service_posted_{false};
+  std::atomic<bool> pacing_{false};  // mirrors pace_.pacing() for admits_now()
 
   mutable std::mutex mu_;
   std::deque<Parked> parked_ GUARDED_BY(mu_);
@@ -144,6 +166,7 @@ class WritePressure {
   std::vector<std::weak_ptr<Session>> waiters_ GUARDED_BY(mu_);
   size_t waiters_pruned_at_ GUARDED_BY(mu_) = 0;
   bool stopped_ GUARDED_BY(mu_) = false;
+  IngestPace pace_ GUARDED_BY(mu_);
 
   // Strand only.
   asio::steady_timer timer_;

@@ -13,6 +13,13 @@
 
 namespace tidemq::broker {
 
+namespace {
+int level0_files_of(leveldb::DB* db) {
+  std::string v;
+  return db->GetProperty("leveldb.num-files-at-level0", &v) ? std::atoi(v.c_str()) : -1;
+}
+}  // namespace
+
 Status Db::from_leveldb(const leveldb::Status& s) {
   if (s.ok()) return Status::ok();
   if (s.IsNotFound()) return Status::not_found(s.ToString());
@@ -58,10 +65,7 @@ Result<std::unique_ptr<Db>> Db::open(const DbOptions& options) {
   }
   if (writeback_env && options.table_write_pace > 0) {
     // After the recovery in DB::Open (not paced); stopped again in ~Db before LevelDB closes.
-    writeback_env->start_pacing([raw] {
-      std::string v;
-      return raw->GetProperty("leveldb.num-files-at-level0", &v) ? std::atoi(v.c_str()) : -1;
-    });
+    writeback_env->start_pacing([raw] { return level0_files_of(raw); });
   }
   logging::get("store")->info("opened LevelDB at {} (flush={}, compression={}, table pace={}x ingest, floor {} MiB/s)",
                               options.path, options.flush == FlushMode::kSync ? "sync" : "async",
@@ -127,6 +131,8 @@ std::unique_ptr<leveldb::Iterator> Db::iterator(bool fill_cache) const {
 void Db::compact_range(const leveldb::Slice& begin, const leveldb::Slice& end) {
   db_->CompactRange(&begin, &end);
 }
+
+int Db::level0_files() const { return level0_files_of(db_.get()); }
 
 uint64_t Db::approximate_size(const leveldb::Slice& begin, const leveldb::Slice& end) const {
   leveldb::Range r(begin, end);

@@ -50,6 +50,8 @@ class Db {
   std::unique_ptr<leveldb::Iterator> iterator(bool fill_cache = true) const;
   void compact_range(const leveldb::Slice& begin, const leveldb::Slice& end);
   uint64_t approximate_size(const leveldb::Slice& begin, const leveldb::Slice& end) const;
+  // LevelDB's level-0 file count (-1 if unavailable). Takes LevelDB's mutex: not per message.
+  int level0_files() const;
 
   // The first write error, or ok. Never goes back to ok in this process.
   Status sticky_error() const;

@@ -395,7 +395,7 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   // seq_cst: pairs with WritePressure (a parked request sees the lower value, or the listener
   // sees that one is parked).
   owner.pending_bytes_.fetch_sub(pending, std::memory_order_seq_cst);
-  if (drained) (*drained)();
+  if (drained) (*drained)(pending);
   for (size_t i = 0; i < appends.size(); ++i) {
     Outcome& out = outcomes[i];
     if (appends[i].write) {

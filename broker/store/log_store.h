@@ -44,8 +44,9 @@ class LogStore {
   // Called on the writer thread after new data became visible; must not block.
   using AppendListener = std::function<void(uint32_t topic_id, uint32_t partition, uint64_t end_offset)>;
   // Called on the writer thread after each round's bytes left pending_bytes() (written or failed),
-  // before the round's callbacks run; must not block. Drives producer back-pressure.
-  using DrainListener = std::function<void()>;
+  // before the round's callbacks run, with the round's bytes; must not block. Drives producer
+  // back-pressure and ingest pacing.
+  using DrainListener = std::function<void(size_t drained_bytes)>;
 
   LogStore(Db& db, TopicRegistry& topics, const Clock& clock);
   ~LogStore();  // stops the writer after draining the queue

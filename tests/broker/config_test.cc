@@ -152,3 +152,20 @@ TEST_CASE("table write pace flags: defaults, values, file keys, validation") {
   REQUIRE_FALSE(zero_floor.is_ok());
   CHECK(zero_floor.status().message().find("table-write-floor-bytes") != std::string::npos);
 }
+
+TEST_CASE("--ingest-pace-files: default 6, 0 turns pacing off, past LevelDB's stop trigger is refused") {
+  auto d = parse({});
+  REQUIRE(d.is_ok());
+  CHECK(d->config.ingest_pace_files == 6);
+  auto off = parse({"--ingest-pace-files", "0"});
+  REQUIRE_MESSAGE(off.is_ok(), off.status().to_string());
+  CHECK(off->config.ingest_pace_files == 0);
+  auto eight = parse({"--ingest-pace-files", "8"});
+  REQUIRE_MESSAGE(eight.is_ok(), eight.status().to_string());
+  CHECK(eight->config.ingest_pace_files == 8);
+  for (const char* bad : {"-1", "12", "many"}) {
+    auto r = parse({"--ingest-pace-files", bad});
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("ingest-pace-files") != std::string::npos);
+  }
+}

@@ -216,8 +216,12 @@ void produce(Services& s, Request& r) {
   // This connection produces: from now on it stops being read under write back-pressure while
   // it waits for an answer.
   r.responder.session().hold_writes();
+  if (s.pressure.admits_now()) {
+    admitted(s, *req, r.responder);
+    return;
+  }
   // Its only request in flight goes in even under back-pressure (WritePressure, "fairness").
-  if (s.pressure.admits_now() || r.responder.session().inflight() == 1) {
+  if (r.responder.session().inflight() == 1 && s.pressure.admit_out_of_turn(r.frame.size())) {
     admitted(s, *req, r.responder);
     return;
   }

@@ -29,6 +29,7 @@ struct Fixture {
   ManualClock clock;
   std::atomic<size_t> pending{0};
   std::atomic<uint64_t> pauses{0};
+  std::atomic<int> level0{-1};  // LevelDB's level-0 file count as the pace sees it (-1: unknown)
   std::unique_ptr<WritePressure> pressure;
   std::vector<std::string> log;  // "admit N" / "reject N CODE", in the order they ran
 
@@ -37,7 +38,10 @@ struct Fixture {
     o.max_pending_bytes = kMax;
     o.resume_bytes = WritePressure::resume_bytes_for(kMax);
     o.busy_timeout_ms = 200;
-    pressure = std::make_unique<WritePressure>(io.get_executor(), [this] { return pending.load(); }, o, clock, pauses);
+    o.pace.min_bytes_per_sec = 1000;
+    o.pace.decrease = 0.75;
+    pressure = std::make_unique<WritePressure>(io.get_executor(), [this] { return pending.load(); }, o, clock, pauses,
+                                               [this] { return level0.load(); });
   }
   ~Fixture() { pressure.reset(); }
 
@@ -56,7 +60,7 @@ struct Fixture {
   // The writer finished a round that took `bytes` out of the pending bytes.
   void drained(size_t bytes) {
     pending -= bytes;
-    pressure->on_drained();
+    pressure->on_drained(bytes);
     io.poll();
     io.restart();
   }
@@ -82,7 +86,7 @@ TEST_CASE("below the limit a produce is admitted at once and nothing pauses") {
   CHECK_FALSE(f.pressure->paused());
   CHECK(f.pauses == 0);
   // Not paused: a writer round posts nothing.
-  f.pressure->on_drained();
+  f.pressure->on_drained(0);
   CHECK(f.io.poll() == 0);
 }
 
@@ -193,4 +197,54 @@ TEST_CASE("stop answers parked requests ShuttingDown, and later ones too") {
   CHECK(f.log == v({"reject 1 SHUTTING_DOWN", "reject 2 SHUTTING_DOWN"}));
   f.pressure->stop();  // idempotent
   f.run();
+}
+
+TEST_CASE("ingest pacing: from 6 level-0 files, admission follows the pace; small out-of-turn produces pay too") {
+  Fixture f;
+  f.level0 = 5;
+  f.drained(0);
+  f.clock.advance_ms(1000);
+  f.level0 = 6;
+  f.pressure->on_drained(100'000);  // 100,000 bytes written in the last second: pace 75,000 B/s
+  f.run();
+  auto st = f.pressure->stats();
+  REQUIRE(st.pacing);
+  CHECK(st.pace_bytes_per_sec == 75'000);
+  CHECK_FALSE(f.pressure->admits_now());  // every produce goes through submit() now
+
+  // 750 bytes take 10 ms at the pace; 10 ms of credit.
+  f.submit(1, 750);
+  f.pending = 0;
+  f.submit(2, 750);
+  f.pending = 0;
+  f.submit(3, 750);  // not paid for yet: parked, although the writer has room
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2"}));
+  CHECK(f.pressure->paused());
+  f.clock.advance_ms(9);
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log.size() == 2);
+  f.clock.advance_ms(1);
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2", "admit 3"}));
+  f.pending = 0;
+
+  // A connection's only request in flight goes in out of turn if it is small (at most 10 ms of
+  // the pace: 750 bytes), and its bytes are charged.
+  f.clock.advance_ms(10);
+  CHECK_FALSE(f.pressure->admit_out_of_turn(751));
+  CHECK(f.pressure->admit_out_of_turn(750));
+  f.submit(4, 750);
+  f.run();
+  CHECK(f.log.size() == 3);
+  // Level 0 back under 6: pacing ends and the parked request goes in at once.
+  f.level0 = 3;
+  f.pressure->on_drained(0);
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2", "admit 3", "admit 4"}));
+  CHECK_FALSE(f.pressure->stats().pacing);
+  CHECK(f.pressure->admits_now());
+  CHECK(f.pressure->admit_out_of_turn(1u << 30));  // without pacing, any size
 }
