@@ -27,7 +27,7 @@ Status BrokerCore::load_stores(leveldb::Env* env) {
   db = std::move(opened).value();
   topics = std::make_unique<TopicRegistry>(*db, clock);
   TIDEMQ_RETURN_IF_ERROR(topics->load());
-  log = std::make_unique<LogStore>(*db, *topics, clock);
+  log = std::make_unique<LogStore>(*db, *topics, clock, config.round_quantum_bytes);
   TIDEMQ_RETURN_IF_ERROR(log->open());
   offsets = std::make_unique<OffsetStore>(*db, clock);
   TIDEMQ_RETURN_IF_ERROR(offsets->load());

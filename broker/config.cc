@@ -130,6 +130,10 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
                  "paced table writes never go slower than this many bytes/s")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--round-quantum-bytes", c.round_quantum_bytes,
+                 "a partition's share of one group-commit round, so a quiet partition's append is not "
+                 "written behind a busy one's backlog (0 = a round takes everything queued)")
+      ->capture_default_str();
   app.add_option("--ingest-pace-files", c.ingest_pace_files,
                  "pace produce admission from this many LevelDB level-0 files on, so a flood does not "
                  "reach LevelDB's write stop (12 files) and stall every producer (0 = off)")

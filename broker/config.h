@@ -54,6 +54,8 @@ struct BrokerConfig {
   // Produce admission is paced from this many level-0 files on (broker/net/ingest_pace.h), so a
   // flood does not reach LevelDB's stop trigger (12) and stall every producer; 0 = off.
   int ingest_pace_files = 6;
+  // A partition's share of one group-commit round (broker/store/log_store.h); 0 = unlimited.
+  size_t round_quantum_bytes = 1u << 20;
 
   // Transactions (SPEC §6, broker/txn/). Ages use the monotonic clock.
   int64_t transaction_timeout_ms = 6'000;      // first check-back this long after the half arrived

@@ -17,15 +17,13 @@ namespace {
 constexpr std::string_view kWorkerCounterKey = "worker_id_counter";
 // A round's WriteBatch buffer is kept for the next round up to this size.
 constexpr size_t kMaxKeptBatchBytes = 64u << 20;
-// A partition's share of one group-commit round (see writer_loop); one append always fits.
-constexpr size_t kRoundQuantumBytes = 1u << 20;
 }  // namespace
 
-LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c)
-    : owner(o), db(d), topics(t), clock(c), log(logging::get("store")) {}
+LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c, size_t quantum)
+    : owner(o), db(d), topics(t), clock(c), round_quantum_bytes(quantum), log(logging::get("store")) {}
 
-LogStore::LogStore(Db& db, TopicRegistry& topics, const Clock& clock)
-    : impl_(std::make_unique<Impl>(*this, db, topics, clock)) {}
+LogStore::LogStore(Db& db, TopicRegistry& topics, const Clock& clock, size_t round_quantum_bytes)
+    : impl_(std::make_unique<Impl>(*this, db, topics, clock, round_quantum_bytes)) {}
 
 LogStore::~LogStore() { stop(); }
 
@@ -242,17 +240,18 @@ bool LogStore::Impl::enqueue(Append& a) {
 void LogStore::Impl::writer_loop() {
   writer_id.store(std::this_thread::get_id());
   // Group commit: the queued appends go into one WriteBatch; a job splits the round. Rounds are
-  // fair across partitions: at most kRoundQuantumBytes of each partition's queue per round, so an
-  // append to a quiet partition is written in the next round rather than behind everything a busy
-  // one has queued (up to --max-pending-bytes). A write() is ordered against every append.
+  // fair across partitions: at most round_quantum_bytes of each partition's queue per round (its
+  // first append always), so an append to a quiet partition is written in the next round rather
+  // than behind everything a busy one has queued (up to --max-pending-bytes). A write() is
+  // ordered against every append.
   const RoundQueue<Append>::FairShare share{
-      kRoundQuantumBytes,
+      round_quantum_bytes,
       [](const Append& a) -> std::optional<uint64_t> {
         if (a.write) return std::nullopt;
         return uint64_t{a.topic_id} << 32 | a.partition;
       },
       [](const Append& a) { return a.bytes; }};
-  queue.run([this](std::vector<Append>& appends) { commit(appends); }, &share);
+  queue.run([this](std::vector<Append>& appends) { commit(appends); }, round_quantum_bytes > 0 ? &share : nullptr);
 }
 
 void LogStore::Impl::commit(std::vector<Append>& appends) {

@@ -48,7 +48,11 @@ class LogStore {
   // back-pressure and ingest pacing.
   using DrainListener = std::function<void(size_t drained_bytes)>;
 
-  LogStore(Db& db, TopicRegistry& topics, const Clock& clock);
+  // `round_quantum_bytes`: a partition's share of one group-commit round (fair rounds: an append
+  // to a quiet partition is not written behind a busy one's backlog); 0 = a round takes
+  // everything queued.
+  static constexpr size_t kDefaultRoundQuantumBytes = 1u << 20;
+  LogStore(Db& db, TopicRegistry& topics, const Clock& clock, size_t round_quantum_bytes = kDefaultRoundQuantumBytes);
   ~LogStore();  // stops the writer after draining the queue
 
   // Rebuilds next offsets, start offsets, last store times and producer states from LevelDB,

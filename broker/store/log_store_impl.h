@@ -55,7 +55,7 @@ struct ProducerIdHash {
 };
 
 struct LogStore::Impl {
-  Impl(LogStore& owner, Db& db, TopicRegistry& topics, const Clock& clock);
+  Impl(LogStore& owner, Db& db, TopicRegistry& topics, const Clock& clock, size_t round_quantum_bytes);
 
   // A write() with no append; rides in the round's queue like an append.
   struct Write {
@@ -108,6 +108,7 @@ struct LogStore::Impl {
   Db& db;
   TopicRegistry& topics;
   const Clock& clock;
+  const size_t round_quantum_bytes;  // 0: rounds take everything queued
   std::shared_ptr<spdlog::logger> log;
 
   mutable std::mutex state_mu;

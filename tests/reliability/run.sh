@@ -30,6 +30,9 @@
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
 #       late, after the client gave up on them and after a check resolved the transaction.
+#   T7  floods (t7_flood.py): a half-message flood refused at --max-half-messages, a produce flood
+#       with no consumer within its memory bounds and without errors, a light victim producer's
+#       p99 reported (--long: must stay under max(2 x alone, alone + 20 ms); open, see README).
 #   T9  hostile network (t9_hostile.py): huge length prefixes, slow-loris, a consumer that never
 #       reads, a connection storm — each bounded; T9c: each check fails with its guard loosened.
 set -euo pipefail
@@ -236,6 +239,9 @@ TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
 scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \
   proxy "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
 WORKLOAD=produce
+if [[ -z $ONLY || T7 == "$ONLY"* ]]; then  # its own broker and checks (t7_flood.py)
+  python3 "$HERE/t7_flood.py" "$BIN" "--$MODE" || rc=1
+fi
 if [[ -z $ONLY || T9 == "$ONLY"* ]]; then  # its own broker and checks (t9_hostile.py)
   python3 "$HERE/t9_hostile.py" "$BIN" "--$MODE" || rc=1
   python3 "$HERE/t9_hostile.py" "$BIN" --canary || { echo "T9c: a hostile-network checker missed its fault" >&2; rc=1; }
