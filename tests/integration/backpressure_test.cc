@@ -117,6 +117,16 @@ struct Flooder {
     if (off < current.size()) client.send(std::string_view(current).substr(off));
     off = current.size();
   }
+  // Finishes the frame started last and reads every answer: each one acknowledges its request.
+  void expect_all_acked() {
+    finish_frame();
+    for (uint64_t i = 0; i < frames; ++i) {
+      auto resp = client.read_frame();
+      REQUIRE_MESSAGE(resp, "response " << i << " of " << frames << " missing");
+      check_produce_ok(*resp);
+      CHECK(test::envelope_of(*resp).correlation_id() == 100 + i);
+    }
+  }
 
   RawClient client;
   std::string topic;
@@ -188,13 +198,7 @@ TEST_CASE("back-pressure: a produce flood against a stuck writer is held in the 
   env.release_syncs();
   uint64_t frames = 0;
   for (auto& f : flooders) {
-    f->finish_frame();
-    for (uint64_t i = 0; i < f->frames; ++i) {
-      auto resp = f->client.read_frame();
-      REQUIRE_MESSAGE(resp, "response " << i << " of " << f->frames << " missing");
-      check_produce_ok(*resp);
-      CHECK(test::envelope_of(*resp).correlation_id() == 100 + i);
-    }
+    f->expect_all_acked();
     frames += f->frames;
   }
   CHECK(total_end_offset(**admin, "flood") == frames * 60);
@@ -339,14 +343,7 @@ TEST_CASE("fairness: under a flood, a producer waiting for each answer is read, 
   CHECK(flood_written + (2u << 20) < flood_queued);
 
   env.release_syncs();
-  for (auto& f : flooders) {
-    f->finish_frame();
-    for (uint64_t i = 0; i < f->frames; ++i) {
-      auto resp = f->client.read_frame();
-      REQUIRE_MESSAGE(resp, "response " << i << " of " << f->frames << " missing");
-      check_produce_ok(*resp);
-    }
-  }
+  for (auto& f : flooders) f->expect_all_acked();
 }
 
 TEST_CASE("disk low-water mark: produces get DISK_FULL with a clear message until space is back") {
