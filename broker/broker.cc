@@ -42,10 +42,9 @@ struct Broker::Impl {
   bool started = false;
   bool stopped = false;
 
-  PeriodicJob& job(std::unique_ptr<PeriodicJob>& slot, std::chrono::milliseconds period, std::function<void()> fn) {
+  void job(std::unique_ptr<PeriodicJob>& slot, std::chrono::milliseconds period, std::function<void()> fn) {
     slot = std::make_unique<PeriodicJob>(core->executors->io(), core->executors->blocking(), period, std::move(fn));
     slot->start();
-    return *slot;
   }
 
   void schedule_retention() {

@@ -4,7 +4,6 @@
 #include "broker/store/key_layout.h"
 #include "broker/store/log_store.h"
 #include "broker/store/log_store_impl.h"
-#include "common/coding.h"
 #include "common/record_batch.h"
 
 namespace tidemq::broker {
@@ -53,8 +52,7 @@ Result<uint64_t> stored_start(leveldb::Iterator& it, uint32_t topic_id, uint32_t
   it.Seek(key);
   TIDEMQ_RETURN_IF_ERROR(Db::from_leveldb(it.status()));
   if (!it.Valid() || it.key() != leveldb::Slice(key)) return uint64_t{0};
-  if (it.value().size() != 8) return Status::storage("malformed partition start offset");
-  return coding::get_u64(it.value().data());
+  return decode_partition_start(std::string_view(it.value().data(), it.value().size()));
 }
 
 }  // namespace

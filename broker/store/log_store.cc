@@ -19,6 +19,11 @@ constexpr std::string_view kWorkerCounterKey = "worker_id_counter";
 constexpr size_t kMaxKeptBatchBytes = 64u << 20;
 }  // namespace
 
+Result<uint64_t> decode_partition_start(std::string_view value) {
+  if (value.size() != 8) return Status::storage("malformed partition start offset");
+  return coding::get_u64(value.data());
+}
+
 LogStore::Impl::Impl(LogStore& o, Db& d, TopicRegistry& t, const Clock& c, size_t quantum)
     : owner(o), db(d), topics(t), clock(c), round_quantum_bytes(quantum), log(logging::get("store")) {}
 
@@ -70,8 +75,7 @@ Status LogStore::Impl::load_partition(leveldb::Iterator& it, uint32_t topic_id, 
   uint64_t start = 0;
   auto stored = db.get(keys::partition_start(topic_id, partition));
   if (stored.is_ok()) {
-    if (stored->size() != 8) return Status::storage("malformed partition start offset");
-    start = coding::get_u64(stored->data());
+    TIDEMQ_ASSIGN_OR_RETURN(start, decode_partition_start(*stored));
   } else if (stored.status().code() != StatusCode::kNotFound) {
     return stored.status();
   }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,10 @@
 #include "common/round_queue.h"
 
 namespace tidemq::broker {
+
+// The value of a partition-start key (the u64 retention stores; log_maintenance.cc), or
+// StorageError if it is malformed.
+Result<uint64_t> decode_partition_start(std::string_view value);
 
 struct PartitionState {
   // Published after the write that made them true; read from any thread.
