@@ -159,7 +159,7 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--check-scan-ms", c.check_scan_ms, "how often the check-back scheduler looks for due work")
       ->capture_default_str();
   app.add_flag("--unsafe-ack-before-sync", c.unsafe_ack_before_sync,
-               "TESTING ONLY: acknowledge produces and offset commits at once and write them 200 ms later (loses them on a crash)");
+               "TESTING ONLY: acknowledge produces, offset commits and half-messages at once and write them 200 ms later (loses them on a crash)");
   app.add_option("--delay-tick-ms", c.delay_tick_ms,
                  "how often scheduled messages and retries that are due move into their topics")
       ->capture_default_str();

@@ -69,8 +69,8 @@ struct BrokerConfig {
   int64_t outcome_retention_ms = 24ll * 3'600'000;  // commit/rollback outcomes remembered this long
   int64_t check_scan_ms = 200;                 // how often the check-back scheduler looks for due work
 
-  // Testing only (tests/reliability canaries T1c, T4c): acknowledge a produce or an offset commit
-  // at once and store it 200 ms later. Loses acknowledged messages and commits on a crash.
+  // Testing only (tests/reliability canaries T1c, T4c, T6c): acknowledge a produce, an offset
+  // commit or a half-message at once and store it 200 ms later. Loses them on a crash.
   bool unsafe_ack_before_sync = false;
 
   // Scheduled messages and retries (SPEC §7, broker/schedule/).

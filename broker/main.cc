@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     log->info("tidemq mqbroker {} listening on {}, data dir {}, flush {}", broker::kVersion, listen,
               config.data_dir, broker::flush_mode_name(config.flush));
     if (config.unsafe_ack_before_sync) {
-      log->warn("--unsafe-ack-before-sync: produces and offset commits are acknowledged at once and written 200 ms later; a crash loses them");
+      log->warn("--unsafe-ack-before-sync: produces, offset commits and half-messages are acknowledged at once and written 200 ms later; a crash loses them");
     }
     // One machine-readable line on stdout for scripts and tests (port 0 resolves here).
     std::printf("mqbroker ready listen=%s data=%s flush=%s version=%s\n", listen.c_str(), config.data_dir.c_str(),

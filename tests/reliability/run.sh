@@ -26,6 +26,8 @@
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
 #       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open; a live group
 #       consumer reads along: precommitted 0 (nothing polled before its commit was decided).
+#   T6c T6 against `mqbroker --unsafe-ack-before-sync` (half-messages acknowledged at once, stored
+#       200 ms later): lost-commit or ghost must be > 0.
 #   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
@@ -234,6 +236,9 @@ scenario "T4c canary (--unsafe-ack-before-sync must lose acknowledged commits)" 
 WORKLOAD=txn
 scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committed by a check), kill -9 every 1–3 s, one producer killed" \
   kill "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+scenario "T6c canary (--unsafe-ack-before-sync must lose acknowledged half-messages)" kill "--txn --expect-loss" \
+  --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 --unsafe-ack-before-sync \
+  || { echo "T6c: the checker saw no lost commit in the unsafe mode" >&2; rc=1; }
 PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.002)
 TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
 scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \

@@ -4,6 +4,7 @@
 #include "broker/dispatch/handlers/handlers.h"
 #include "broker/dispatch/handlers/txn_items.h"
 #include "broker/dispatch/handlers/txn_wire.h"
+#include "broker/txn/half_record.h"
 #include "common/record_batch.h"
 
 namespace tidemq::broker::handlers {
@@ -50,6 +51,20 @@ void send_half_item(Services& s, const wire::SendHalfRequest* req, const std::st
   if (header->record_count != 1) {
     return done(
         Status::invalid_argument("a half-message is one record, not " + std::to_string(header->record_count)));
+  }
+  if (s.config.unsafe_ack_before_sync) [[unlikely]] {  // the reliability suite's canary (T6c)
+    // Acknowledged at once, stored 200 ms later: a crash in between loses acknowledged halves.
+    auto id = txn::txn_id_of(bytes);
+    if (!id.is_ok()) return done(id.status());
+    done(txn::SendHalfAck{*id, s.clock.now_ms()});
+    auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
+    hold->async_wait([&s, hold, group = producer_group, topic_id = topic->topic_id, partition = req->partition(),
+                      data = std::string(bytes), immunity = req->check_immunity_ms(),
+                      first = req->first_attempt()](const asio::error_code&) mutable {
+      s.txn.send_half(std::move(group), topic_id, partition, std::move(data), immunity,
+                      [](Result<txn::SendHalfAck>) {}, first);
+    });
+    return;
   }
   s.txn.send_half(producer_group, topic->topic_id, req->partition(), std::string(bytes), req->check_immunity_ms(),
                   std::move(done), req->first_attempt());
