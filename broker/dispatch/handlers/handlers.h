@@ -2,7 +2,12 @@
 // One handler per API (STYLE habit 10): read the verified request, call a service, reply through
 // the Responder. Handlers run on the session's strand and must not block: LevelDB work is posted
 // to Services::blocking or queued on the LogStore writer.
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include <asio.hpp>
 
 #include "broker/dispatch/responder.h"
 #include "broker/dispatch/services.h"
@@ -17,6 +22,14 @@ struct Request {
   // it (std::move) and re-read the envelope from it (the produce handler does when it parks).
   std::string& frame;
 };
+
+// --unsafe-ack-before-sync (the reliability suite's canaries T1c, T4c, T6c): the caller has
+// acknowledged already; `store` runs on the blocking pool 200 ms later, so a crash in between
+// loses what was acknowledged.
+inline void store_later(Services& s, std::function<void()> store) {
+  auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
+  hold->async_wait([hold, store = std::move(store)](const asio::error_code&) { store(); });
+}
 
 void hello(Services& s, Request& r);
 void produce(Services& s, Request& r);

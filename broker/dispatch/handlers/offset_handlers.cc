@@ -81,8 +81,7 @@ void commit_offsets(Services& s, Request& r) {
   if (s.config.unsafe_ack_before_sync) [[unlikely]] {  // the reliability suite's canary (T4c)
     // Acknowledged as asked, stored 200 ms later: a crash in that window loses acknowledged commits.
     reply_offsets(r.responder, wire::Body::CommitOffsetsResponse, p->out);
-    auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
-    hold->async_wait([hold, store](const asio::error_code&) { (void)store(); });
+    store_later(s, [store] { (void)store(); });
     return;
   }
   asio::post(s.blocking, [p, store, responder = r.responder] {

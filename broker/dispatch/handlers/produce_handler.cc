@@ -128,11 +128,8 @@ void append_all(Services& s, const TopicConfig& topic, const wire::ProduceReques
       AppendResult early;
       early.record_count = header->record_count;
       call->complete(i, Status::ok(), early);
-      // Write-behind: the batch waits 200 ms in memory before it is queued, so every crash while
-      // producers are sending loses what was acknowledged in that window.
-      auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
-      hold->async_wait([&s, hold, topic_id = topic.topic_id, partition = pb->partition(),
-                        data = std::string(bytes)](const asio::error_code&) mutable {
+      // Write-behind: the batch waits 200 ms in memory before it is queued.
+      store_later(s, [&s, topic_id = topic.topic_id, partition = pb->partition(), data = std::string(bytes)]() mutable {
         s.log.append(topic_id, partition, std::move(data), [](Result<AppendResult>) {});
       });
       continue;

@@ -57,10 +57,9 @@ void send_half_item(Services& s, const wire::SendHalfRequest* req, const std::st
     auto id = txn::txn_id_of(bytes);
     if (!id.is_ok()) return done(id.status());
     done(txn::SendHalfAck{*id, s.clock.now_ms()});
-    auto hold = std::make_shared<asio::steady_timer>(s.blocking, std::chrono::milliseconds(200));
-    hold->async_wait([&s, hold, group = producer_group, topic_id = topic->topic_id, partition = req->partition(),
-                      data = std::string(bytes), immunity = req->check_immunity_ms(),
-                      first = req->first_attempt()](const asio::error_code&) mutable {
+    store_later(s, [&s, group = producer_group, topic_id = topic->topic_id, partition = req->partition(),
+                    data = std::string(bytes), immunity = req->check_immunity_ms(),
+                    first = req->first_attempt()]() mutable {
       s.txn.send_half(std::move(group), topic_id, partition, std::move(data), immunity,
                       [](Result<txn::SendHalfAck>) {}, first);
     });
