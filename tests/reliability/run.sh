@@ -245,7 +245,7 @@ scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames 
   proxy "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
 WORKLOAD=produce
 if [[ -z $ONLY || T7 == "$ONLY"* ]]; then  # its own broker and checks (t7_flood.py)
-  python3 "$HERE/t7_flood.py" "$BIN" "--$MODE" || rc=1
+  python3 "$HERE/t7_flood.py" "$BIN" "--$MODE" ${KEEP:+--keep} || rc=1
 fi
 if [[ -z $ONLY || T9 == "$ONLY"* ]]; then  # its own broker and checks (t9_hostile.py)
   python3 "$HERE/t9_hostile.py" "$BIN" "--$MODE" || rc=1

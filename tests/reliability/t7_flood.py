@@ -3,7 +3,10 @@
 half-message flood and a produce flood with no consumer, and a victim producing one message at a
 time to its own topic. python3 standard library only.
 
-    t7_flood.py BIN_DIR [--short | --long]     one result line; exit 1 on a violation
+    t7_flood.py BIN_DIR [--short | --long] [--keep]   one result line; exit 1 on a violation
+
+The work directory (the broker's data, ~1 GiB after a short run, and the logs) is removed unless
+--keep is given or a check failed.
 
 Checks:
   half flood  `mqperf txn` leaving every transaction UNKNOWN (at send and at check) past
@@ -24,6 +27,7 @@ Checks:
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,6 +65,7 @@ def main():
     p.add_argument("bin")
     p.add_argument("--short", dest="mode", action="store_const", const="short", default="short")
     p.add_argument("--long", dest="mode", action="store_const", const="long")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
     a = p.parse_args()
     m = MODES[a.mode]
     work = tempfile.mkdtemp(prefix="tidemq-t7.")
@@ -71,14 +76,20 @@ def main():
          "--max-half-messages", str(m["half_cap"]), "--max-pending-bytes", str(MAX_PENDING),
          "--write-buffer-bytes", str(WRITE_BUFFER), "--block-cache-bytes", str(BLOCK_CACHE)],
         stdout=subprocess.PIPE, stderr=open(f"{work}/broker.log", "w"), text=True)
+    rc = 1
     try:
         if not broker.stdout.readline().startswith("mqbroker ready"):
             print("T7: mqbroker did not start", file=sys.stderr)
             return 1
-        return run(a, m, work, addr, broker.pid)
+        rc = run(a, m, work, addr, broker.pid)
+        return rc
     finally:
         broker.terminate()
         broker.wait()
+        if a.keep or rc != 0:
+            print(f"T7: work dir kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def mqperf(a, addr, *args):
