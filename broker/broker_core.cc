@@ -67,11 +67,16 @@ Status BrokerCore::build(leveldb::Env* env, FreeSpaceFn free_space) {
   po.resume_bytes = WritePressure::resume_bytes_for(config.max_pending_bytes);
   po.busy_timeout_ms = config.busy_timeout_ms;
   po.pace.start_files = config.ingest_pace_files;
+  po.latency.target_us = config.round_latency_target_ms * 1000;
   WritePressure::Level0Fn level0;
   if (config.ingest_pace_files > 0) level0 = [d = db.get()] { return d->level0_files(); };
   pressure = std::make_unique<WritePressure>(executors->io().get_executor(), [l = log.get()] { return l->pending_bytes(); },
                                              po, clock, metrics.backpressure_pauses, std::move(level0));
-  log->set_drain_listener([p = pressure.get()](size_t drained) { p->on_drained(drained); });
+  static_assert(ProduceMeter::kLightRequestBytes == LogStore::kSmallAppendBytes);
+  log->set_drain_listener([p = pressure.get(), l = log.get()](size_t drained, int64_t write_us) {
+    p->on_drained(drained, write_us);
+    l->set_round_cap(p->round_cap());
+  });
   groups->set_change_listener([lp = long_poll.get()](const std::string& group, uint32_t) {
     lp->notify_group(group);  // waiting group fetches answer now: members learn the new generation
   });

@@ -70,6 +70,7 @@ Status validate(const BrokerConfig& c) {
   if (c.ingest_pace_files < 0 || c.ingest_pace_files > 11) {
     return Status::invalid_argument("ingest-pace-files must be in [0, 11] (LevelDB stops writes at 12)");
   }
+  if (c.round_latency_target_ms < 0) return Status::invalid_argument("round-latency-target-ms must be >= 0");
   if (c.delay_tick_ms <= 0) return Status::invalid_argument("delay-tick-ms must be > 0");
   if (c.delay_max_per_tick == 0) return Status::invalid_argument("delay-max-per-tick must be >= 1");
   return Status::ok();
@@ -137,6 +138,10 @@ Result<ParsedConfig> parse_config(int argc, const char* const* argv) {
   app.add_option("--ingest-pace-files", c.ingest_pace_files,
                  "pace produce admission from this many LevelDB level-0 files on, so a flood does not "
                  "reach LevelDB's write stop (12 files) and stall every producer (0 = off)")
+      ->capture_default_str();
+  app.add_option("--round-latency-target-ms", c.round_latency_target_ms,
+                 "while a light producer (one small request in flight) is active, pace the others so a "
+                 "group-commit write takes at most this long (0 = off)")
       ->capture_default_str();
 
   app.add_option("--transaction-timeout-ms", c.transaction_timeout_ms,

@@ -54,6 +54,10 @@ struct BrokerConfig {
   // Produce admission is paced from this many level-0 files on (broker/net/ingest_pace.h), so a
   // flood does not reach LevelDB's stop trigger (12) and stall every producer; 0 = off.
   int ingest_pace_files = 6;
+  // While a light producer (one small request in flight) is active, the others are admitted at
+  // a rate that keeps a group-commit round's write under this many ms (broker/net/latency_pace.h);
+  // 0 = off.
+  int64_t round_latency_target_ms = 8;
   // A partition's share of one group-commit round (broker/store/log_store.h); 0 = unlimited.
   size_t round_quantum_bytes = 1u << 20;
 

@@ -11,6 +11,10 @@
 // for the busy ones. Entries left over keep their order, ahead of later pushes; a key's entries
 // never overtake each other. An entry without a key (`key_of` returns nullopt), like a job, is
 // ordered against everything: once an entry was left over, it and all after it wait too.
+// A round cap (`round_cap()` > 0, read at the start of each round) also bounds the round: once it
+// holds an entry, an entry larger than `small_bytes` that would take it past the cap waits (and
+// its key with it), while small ones still join — a light producer's append is not written behind
+// more than about a cap of the others' (LogStore: while a light producer is active).
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +86,8 @@ class RoundQueue {
     size_t quantum = 0;
     std::function<std::optional<uint64_t>(const Entry&)> key_of;
     std::function<size_t(const Entry&)> bytes_of;
+    std::function<size_t()> round_cap;  // optional; 0: no cap this round
+    size_t small_bytes = 0;             // entries this small are never held back by the cap
   };
   // As run(commit), with fair rounds (see the top of this file). `share` must outlive run().
   template <class Commit>
@@ -99,8 +105,9 @@ class RoundQueue {
       }
       taken.clear();
       bool barrier_left = false;  // a job or keyless entry was left over: all after it wait too
+      Round round{share != nullptr && share->round_cap ? share->round_cap() : 0};
       for (Item& item : items) {
-        if (share != nullptr && (barrier_left || !takes(*share, item, !left.empty(), barrier_left, taken))) {
+        if (share != nullptr && (barrier_left || !takes(*share, item, !left.empty(), barrier_left, round, taken))) {
           left.push_back(std::move(item));
         } else if (item.job) {
           commit(entries);
@@ -130,10 +137,14 @@ class RoundQueue {
     std::function<void()> job;  // set for a job (then `entry` is unused)
   };
   static constexpr size_t kBlocked = std::numeric_limits<size_t>::max();
+  struct Round {
+    size_t cap = 0;    // 0: none
+    size_t bytes = 0;  // of keyed entries taken so far
+  };
   // Whether `item` joins this round under `share` (`after_left`: an earlier one was left over);
   // false leaves it (and, from then on, its key's later entries, or for a job or keyless entry,
   // everything after it: `barrier_left`) for the next round.
-  static bool takes(const FairShare& share, const Item& item, bool after_left, bool& barrier_left,
+  static bool takes(const FairShare& share, const Item& item, bool after_left, bool& barrier_left, Round& round,
                     std::unordered_map<uint64_t, size_t>& taken) {
     const std::optional<uint64_t> key = item.job ? std::nullopt : share.key_of(item.entry);
     if (!key) {
@@ -142,11 +153,13 @@ class RoundQueue {
     }
     size_t& bytes = taken[*key];
     const size_t size = share.bytes_of(item.entry);
-    if (bytes == kBlocked || (bytes > 0 && bytes + size > share.quantum)) {
+    if (bytes == kBlocked || (bytes > 0 && bytes + size > share.quantum) ||
+        (round.cap > 0 && round.bytes > 0 && size > share.small_bytes && round.bytes + size > round.cap)) {
       bytes = kBlocked;
       return false;
     }
     bytes += size;
+    round.bytes += size;
     return true;
   }
 

@@ -49,6 +49,7 @@ struct ClientInfo {
   uint8_t kind = 0;
   std::string producer_group;
   int32_t worker_id = -1;
+  ProduceMeter produce;  // is it a light producer (latency pacing)
 };
 
 class Session : public std::enable_shared_from_this<Session> {

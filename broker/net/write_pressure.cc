@@ -16,6 +16,7 @@ WritePressure::WritePressure(asio::any_io_executor io, PendingFn pending, Option
       pauses_(pauses),
       level0_(std::move(level0)),
       pace_(options.pace),
+      latency_(options.latency),
       timer_(strand_) {
   TIDEMQ_CHECK(options_.resume_bytes <= options_.max_pending_bytes, "resume_bytes above max_pending_bytes");
 }
@@ -37,8 +38,8 @@ void WritePressure::submit(size_t bytes, Admit admit, Reject reject) {
       reject(Status(StatusCode::kShuttingDown, "broker is shutting down"));
       return;
     }
-    if (parked_.empty() && pending_() <= options_.max_pending_bytes && pace_.wait_us(now_us()) == 0) {
-      pace_.admitted(bytes, now_us());
+    if (parked_.empty() && pending_() <= options_.max_pending_bytes && pace_wait_us(now_us()) == 0) {
+      pace_admitted(bytes, now_us());
       lock.unlock();
       admit();
       return;
@@ -71,36 +72,60 @@ bool WritePressure::wait(const std::shared_ptr<Session>& session) {
   return true;
 }
 
-bool WritePressure::admit_out_of_turn(size_t bytes) {
+bool WritePressure::admit_out_of_turn(size_t bytes, bool light) {
   if (!pacing_.load(std::memory_order_relaxed)) return true;
+  // Latency pacing never holds a light request back (it paces the others for it).
+  if (light && !ingest_pacing_.load(std::memory_order_relaxed)) return true;
   std::lock_guard lock(mu_);
+  if (latency_.pacing() && !light) return false;
   if (pace_.pacing() && bytes > pace_.burst_bytes()) return false;
-  pace_.admitted(bytes, now_us());
+  pace_admitted(bytes, now_us());
   return true;
 }
 
-void WritePressure::on_drained(size_t written) {
-  if (level0_) {
-    const int files = level0_();
-    bool was = false;
-    bool is = false;
-    double rate = 0;
-    {
-      std::lock_guard lock(mu_);
-      was = pace_.pacing();
-      pace_.on_round(written, files, now_us());
-      is = pace_.pacing();
-      rate = pace_.rate();
-      pacing_.store(is, std::memory_order_relaxed);
-    }
-    if (was != is) {
-      logging::get("net")->info("ingest pacing {}: level 0 has {} files{}", is ? "on" : "off", files,
-                                is ? fmt::format(", admitting {:.1f} MiB/s", rate / (1 << 20)) : "");
-    }
-    if (was || is) {
-      poke();  // parked requests wait for the pace (or for its end)
-      return;
-    }
+int64_t WritePressure::pace_wait_us(int64_t now) const { return std::max(pace_.wait_us(now), latency_.wait_us(now)); }
+
+void WritePressure::pace_admitted(size_t bytes, int64_t now) {
+  pace_.admitted(bytes, now);
+  latency_.admitted(bytes, now);
+}
+
+void WritePressure::on_drained(size_t written, int64_t write_us) {
+  const int files = level0_ ? level0_() : -1;
+  bool was = false;
+  bool is = false;
+  bool latency_was = false;
+  bool latency_is = false;
+  double rate = 0;
+  double latency_rate = 0;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t now = now_us();
+    was = pace_.pacing();
+    latency_was = latency_.pacing();
+    if (level0_) pace_.on_round(written, files, now);
+    const int64_t light_at = light_at_us_.load(std::memory_order_relaxed);
+    if (light_at >= 0) latency_.light(light_at);
+    latency_.on_round(written, write_us, now);
+    round_cap_.store(latency_.round_cap(now), std::memory_order_relaxed);
+    is = pace_.pacing();
+    latency_is = latency_.pacing();
+    rate = pace_.rate();
+    latency_rate = latency_.rate();
+    ingest_pacing_.store(is, std::memory_order_relaxed);
+    pacing_.store(is || latency_is, std::memory_order_relaxed);
+  }
+  if (was != is) {
+    logging::get("net")->info("ingest pacing {}: level 0 has {} files{}", is ? "on" : "off", files,
+                              is ? fmt::format(", admitting {:.1f} MiB/s", rate / (1 << 20)) : "");
+  }
+  if (latency_was != latency_is) {
+    logging::get("net")->info("latency pacing {}{}", latency_is ? "on: a light producer waits on the writer" : "off",
+                              latency_is ? fmt::format(", admitting {:.1f} MiB/s", latency_rate / (1 << 20)) : "");
+  }
+  if (was || is || latency_was || latency_is) {
+    poke();  // parked requests wait for the pace (or for its end)
+    return;
   }
   if (!paused_.load(std::memory_order_seq_cst)) return;
   poke();
@@ -126,12 +151,12 @@ void WritePressure::service() {
       std::lock_guard lock(mu_);
       if (stopped_ || parked_.empty() || pending_() > options_.max_pending_bytes) break;
       const int64_t now = now_us();
-      pace_wait_us = pace_.wait_us(now);
+      pace_wait_us = this->pace_wait_us(now);
       if (pace_wait_us > 0) break;
       p = std::move(parked_.front());
       parked_.pop_front();
       parked_bytes_ -= p.bytes;
-      pace_.admitted(p.bytes, now);
+      pace_admitted(p.bytes, now);
     }
     p.admit();
   }
@@ -211,8 +236,14 @@ void WritePressure::stop() {
 
 WritePressure::Stats WritePressure::stats() const {
   std::lock_guard lock(mu_);
-  return Stats{paused_.load(std::memory_order_relaxed), parked_.size(), parked_bytes_, parked_bytes_peak_,
-               pace_.pacing(), static_cast<uint64_t>(pace_.rate())};
+  return Stats{paused_.load(std::memory_order_relaxed),
+               parked_.size(),
+               parked_bytes_,
+               parked_bytes_peak_,
+               pace_.pacing(),
+               static_cast<uint64_t>(pace_.rate()),
+               latency_.pacing(),
+               static_cast<uint64_t>(latency_.rate())};
 }
 
 }  // namespace tidemq::broker

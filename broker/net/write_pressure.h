@@ -25,6 +25,11 @@
 //   admitted so far are paid for, and parked ones are admitted as time pays for them (the timer).
 //   A connection's only request in flight still goes in at once if it is small (at most the
 //   pace's burst), and its bytes count (admit_out_of_turn()).
+// - Latency pacing (LatencyPace): while a light producer is active (note_light(): a produce that
+//   is its connection's only request in flight, from a connection ProduceMeter calls light), the
+//   others are admitted at a rate that keeps the writer's rounds under Options::latency.target_us,
+//   in the same way, and the writer's rounds are capped (round_cap()); light requests go in at
+//   once.
 //
 // Bounds (N = connections that have produced, F = --max-frame-bytes, T = --io-threads):
 //   pending <= max_pending_bytes + T * F  (each io thread may be admitting one request when the
@@ -51,6 +56,7 @@
 #include <asio.hpp>
 
 #include "broker/net/ingest_pace.h"
+#include "broker/net/latency_pace.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/thread_annotations.h"
@@ -66,7 +72,9 @@ class WritePressure {
     size_t resume_bytes = 192u << 20;  // resume reading at or below this (see resume_bytes_for)
     int64_t busy_timeout_ms = 5'000;
     IngestPaceOptions pace;
+    LatencyPaceOptions latency;
   };
+
   // 75 % of the limit.
   static size_t resume_bytes_for(size_t max_pending_bytes) { return max_pending_bytes / 4 * 3; }
 
@@ -93,10 +101,14 @@ class WritePressure {
     return !paused() && !pacing_.load(std::memory_order_relaxed) && pending_() <= options_.max_pending_bytes;
   }
   // Whether a produce of `bytes` that is its connection's only request in flight may be appended
-  // now, ahead of parked ones ("fairness" above). Always, unless ingest pacing is on; then only
-  // if it is small (at most the pace's burst: a light producer, not a flood's batch). When true,
-  // the bytes are charged to the pace. Any thread.
-  bool admit_out_of_turn(size_t bytes);
+  // now, ahead of parked ones ("fairness" above). Always, unless pacing is on; then only a light
+  // producer's (`light`: ProduceMeter) under latency pacing, and only one of at most the pace's
+  // burst under ingest pacing (a light producer, not a flood's batch; its bytes are charged to
+  // the paces). Any thread.
+  bool admit_out_of_turn(size_t bytes, bool light);
+  // A light producer's produce arrived: latency pacing is on while they keep coming. Hot path:
+  // one relaxed store.
+  void note_light() { light_at_us_.store(now_us(), std::memory_order_relaxed); }
 
   // Appends a produce request of `bytes` (its frame size) through `admit`: at once on the calling
   // thread if admits_now() still holds under the lock, else later, in arrival order, on this
@@ -109,10 +121,13 @@ class WritePressure {
   // Called on the session's strand, right before it waits, so a wake cannot slip in between.
   bool wait(const std::shared_ptr<Session>& session);
 
-  // The writer finished a round of `written` bytes (pending bytes fell). Writer thread: reads the
-  // level-0 file count for the pace; never blocks: when back-pressure or pacing is on it posts
-  // one service pass to the strand (coalesced).
-  void on_drained(size_t written);
+  // The writer finished a round of `written` bytes whose write took `write_us` (pending bytes
+  // fell). Writer thread: reads the level-0 file count for the pace; never blocks: when
+  // back-pressure or pacing is on it posts one service pass to the strand (coalesced).
+  void on_drained(size_t written, int64_t write_us);
+  // The cap for the writer's next rounds (LogStore::set_round_cap; LatencyPace::round_cap), as of
+  // the last on_drained().
+  size_t round_cap() const { return round_cap_.load(std::memory_order_relaxed); }
 
   // Posts a service pass (admit what fits, expire overdue requests, resume readers). The deadline
   // timer and on_drained() call this; tests with a ManualClock call it after advancing time.
@@ -130,6 +145,8 @@ class WritePressure {
     size_t parked_bytes_peak = 0;  // since start
     bool pacing = false;
     uint64_t pace_bytes_per_sec = 0;  // while pacing
+    bool latency_pacing = false;
+    uint64_t latency_pace_bytes_per_sec = 0;  // while latency pacing
   };
   Stats stats() const;
   const Options& options() const { return options_; }
@@ -145,6 +162,9 @@ class WritePressure {
   void arm_timer(int64_t deadline_ms);  // strand
   Status busy_status() const;
   int64_t now_us() const { return clock_.monotonic_ns() / 1000; }
+  // Both paces: how long the next ordinary admission must wait, and charging one.
+  int64_t pace_wait_us(int64_t now) const REQUIRES(mu_);
+  void pace_admitted(size_t bytes, int64_t now) REQUIRES(mu_);
 
   asio::strand<asio::any_io_executor> strand_;
   const PendingFn pending_;
@@ -157,7 +177,10 @@ class WritePressure {
   // (see on_drained).
   std::atomic<bool> paused_{false};
   std::atomic<bool> service_posted_{false};
-  std::atomic<bool> pacing_{false};  // mirrors pace_.pacing() for admits_now()
+  std::atomic<bool> pacing_{false};  // pace_.pacing() || latency_.pacing(), for admits_now()
+  std::atomic<bool> ingest_pacing_{false};  // pace_.pacing()
+  std::atomic<int64_t> light_at_us_{-1};  // the last note_light()
+  std::atomic<size_t> round_cap_{0};
 
   mutable std::mutex mu_;
   std::deque<Parked> parked_ GUARDED_BY(mu_);
@@ -167,6 +190,7 @@ class WritePressure {
   size_t waiters_pruned_at_ GUARDED_BY(mu_) = 0;
   bool stopped_ GUARDED_BY(mu_) = false;
   IngestPace pace_ GUARDED_BY(mu_);
+  LatencyPace latency_ GUARDED_BY(mu_);
 
   // Strand only.
   asio::steady_timer timer_;

@@ -254,7 +254,9 @@ void LogStore::Impl::writer_loop() {
         if (a.write) return std::nullopt;
         return uint64_t{a.topic_id} << 32 | a.partition;
       },
-      [](const Append& a) { return a.bytes; }};
+      [](const Append& a) { return a.bytes; },
+      [this] { return owner.round_cap_.load(std::memory_order_relaxed); },
+      kSmallAppendBytes};
   queue.run([this](std::vector<Append>& appends) { commit(appends); }, round_quantum_bytes > 0 ? &share : nullptr);
 }
 
@@ -363,7 +365,9 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
     wb.Put(keys::producer_state(pid.topic_id, pid.partition, pid.producer_id), producers[pid].encode());
   }
 
+  const int64_t write_start_ns = clock.monotonic_ns();
   Status st = stored > 0 || writes > 0 ? db.write(wb) : Status::ok();
+  const int64_t write_us = (clock.monotonic_ns() - write_start_ns) / 1000;
   std::shared_ptr<const AppendListener> l;
   std::shared_ptr<const DrainListener> drained;
   {
@@ -398,7 +402,7 @@ void LogStore::Impl::commit(std::vector<Append>& appends) {
   // seq_cst: pairs with WritePressure (a parked request sees the lower value, or the listener
   // sees that one is parked).
   owner.pending_bytes_.fetch_sub(pending, std::memory_order_seq_cst);
-  if (drained) (*drained)(pending);
+  if (drained) (*drained)(pending, write_us);
   for (size_t i = 0; i < appends.size(); ++i) {
     Outcome& out = outcomes[i];
     if (appends[i].write) {

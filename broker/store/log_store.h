@@ -44,9 +44,9 @@ class LogStore {
   // Called on the writer thread after new data became visible; must not block.
   using AppendListener = std::function<void(uint32_t topic_id, uint32_t partition, uint64_t end_offset)>;
   // Called on the writer thread after each round's bytes left pending_bytes() (written or failed),
-  // before the round's callbacks run, with the round's bytes; must not block. Drives producer
-  // back-pressure and ingest pacing.
-  using DrainListener = std::function<void(size_t drained_bytes)>;
+  // before the round's callbacks run, with the round's bytes and how long its LevelDB write (and
+  // fsync) took; must not block. Drives producer back-pressure, ingest and latency pacing.
+  using DrainListener = std::function<void(size_t drained_bytes, int64_t write_us)>;
 
   // `round_quantum_bytes`: a partition's share of one group-commit round (fair rounds: an append
   // to a quiet partition is not written behind a busy one's backlog); 0 = a round takes
@@ -88,6 +88,14 @@ class LogStore {
   size_t pending_bytes() const { return pending_bytes_.load(std::memory_order_relaxed); }
   // The highest pending_bytes() since open (brokerStatus: shows the back-pressure bound held).
   size_t pending_bytes_peak() const { return pending_bytes_peak_.load(std::memory_order_relaxed); }
+
+  // Caps the bytes of the next rounds (0 = no cap; with fair rounds only): once a round holds an
+  // append, another one over kSmallAppendBytes that would take it past the cap waits for a later
+  // round, small ones still join (the same size as a light producer's request, ProduceMeter). Set
+  // while a light producer is active (WritePressure::round_cap)
+  // so its append is written behind at most about `bytes` of the others'. Any thread.
+  void set_round_cap(size_t bytes) { round_cap_.store(bytes, std::memory_order_relaxed); }
+  static constexpr size_t kSmallAppendBytes = 64u << 10;
 
   // Reads whole stored batches starting with the one that contains `offset`, until `max_bytes`
   // is reached (always at least one batch when one exists at or after `offset`). Offsets below
@@ -134,6 +142,7 @@ class LogStore {
   std::unique_ptr<Impl> impl_;
   std::atomic<size_t> pending_bytes_{0};
   std::atomic<size_t> pending_bytes_peak_{0};  // written under the writer queue's lock
+  std::atomic<size_t> round_cap_{0};
 };
 
 }  // namespace tidemq::broker

@@ -169,3 +169,17 @@ TEST_CASE("--ingest-pace-files: default 6, 0 turns pacing off, past LevelDB's st
     CHECK(r.status().message().find("ingest-pace-files") != std::string::npos);
   }
 }
+
+TEST_CASE("--round-latency-target-ms: default 8, 0 turns latency pacing off, negative is refused") {
+  auto d = parse({});
+  REQUIRE(d.is_ok());
+  CHECK(d->config.round_latency_target_ms == 8);
+  auto off = parse({"--round-latency-target-ms", "0"});
+  REQUIRE_MESSAGE(off.is_ok(), off.status().to_string());
+  CHECK(off->config.round_latency_target_ms == 0);
+  for (const char* bad : {"-1", "soon"}) {
+    auto r = parse({"--round-latency-target-ms", bad});
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().message().find("round-latency-target-ms") != std::string::npos);
+  }
+}

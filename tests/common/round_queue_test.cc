@@ -86,3 +86,17 @@ TEST_CASE("fair rounds: a job or keyless entry after a left-over entry waits, an
   auto k = rounds_of({{0, 10, "a1"}, {-1, 3, "w1"}, {1, 5, "b1"}}, &kShare);
   CHECK(k == Rounds{{"a1", "w1", "b1"}});
 }
+TEST_CASE("a round cap: large entries of other keys wait once the round holds one, small ones still join") {
+  Q::FairShare capped = kShare;
+  capped.small_bytes = 5;
+  capped.round_cap = [] { return size_t{60}; };
+  // a1 opens the round (the first entry always goes); b1 would take it past 60 and waits (and b2,
+  // small but behind it, with it); c1 still fits (30 + 20); d1 is small and joins anyway; a2
+  // would take it past the cap. Next round: b1, then b2 (small), and a2 does not fit (45 + 40).
+  auto r = rounds_of({{0, 30, "a1"}, {1, 40, "b1"}, {2, 20, "c1"}, {3, 5, "d1"}, {1, 5, "b2"}, {0, 40, "a2"}}, &capped);
+  CHECK(r == Rounds{{"a1", "c1", "d1"}, {"b1", "b2"}, {"a2"}});
+  // A cap of 0 is no cap.
+  capped.round_cap = [] { return size_t{0}; };
+  auto u = rounds_of({{0, 30, "a1"}, {1, 40, "b1"}, {2, 20, "c1"}}, &capped);
+  CHECK(u == Rounds{{"a1", "b1", "c1"}});
+}

@@ -19,6 +19,8 @@ void broker_status(Services& s, Request& r) {
   stats.emplace_back("parked_produce_bytes_peak", pressure.parked_bytes_peak);
   stats.emplace_back("ingest_pacing", pressure.pacing ? 1 : 0);
   stats.emplace_back("ingest_pace_bytes_per_sec", pressure.pace_bytes_per_sec);
+  stats.emplace_back("latency_pacing", pressure.latency_pacing ? 1 : 0);
+  stats.emplace_back("latency_pace_bytes_per_sec", pressure.latency_pace_bytes_per_sec);
   stats.emplace_back("disk_free_bytes", s.disk.free_bytes());
   stats.emplace_back("disk_low", s.disk.disk_low() ? 1 : 0);
   stats.emplace_back("long_poll_waiters", s.long_poll.waiting());

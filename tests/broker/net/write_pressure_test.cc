@@ -40,6 +40,8 @@ struct Fixture {
     o.busy_timeout_ms = 200;
     o.pace.min_bytes_per_sec = 1000;
     o.pace.decrease = 0.75;
+    o.latency.min_bytes_per_sec = 1000;
+    o.latency.round_cap_bytes = 4096;
     pressure = std::make_unique<WritePressure>(io.get_executor(), [this] { return pending.load(); }, o, clock, pauses,
                                                [this] { return level0.load(); });
   }
@@ -60,7 +62,7 @@ struct Fixture {
   // The writer finished a round that took `bytes` out of the pending bytes.
   void drained(size_t bytes) {
     pending -= bytes;
-    pressure->on_drained(bytes);
+    pressure->on_drained(bytes, 0);
     io.poll();
     io.restart();
   }
@@ -86,7 +88,7 @@ TEST_CASE("below the limit a produce is admitted at once and nothing pauses") {
   CHECK_FALSE(f.pressure->paused());
   CHECK(f.pauses == 0);
   // Not paused: a writer round posts nothing.
-  f.pressure->on_drained(0);
+  f.pressure->on_drained(0, 0);
   CHECK(f.io.poll() == 0);
 }
 
@@ -205,7 +207,7 @@ TEST_CASE("ingest pacing: from 6 level-0 files, admission follows the pace; smal
   f.drained(0);
   f.clock.advance_ms(1000);
   f.level0 = 6;
-  f.pressure->on_drained(100'000);  // 100,000 bytes written in the last second: pace 75,000 B/s
+  f.pressure->on_drained(100'000, 0);  // 100,000 bytes written in the last second: pace 75,000 B/s
   f.run();
   auto st = f.pressure->stats();
   REQUIRE(st.pacing);
@@ -234,17 +236,63 @@ TEST_CASE("ingest pacing: from 6 level-0 files, admission follows the pace; smal
   // A connection's only request in flight goes in out of turn if it is small (at most 10 ms of
   // the pace: 750 bytes), and its bytes are charged.
   f.clock.advance_ms(10);
-  CHECK_FALSE(f.pressure->admit_out_of_turn(751));
-  CHECK(f.pressure->admit_out_of_turn(750));
+  CHECK_FALSE(f.pressure->admit_out_of_turn(751, /*light=*/false));
+  CHECK(f.pressure->admit_out_of_turn(750, false));
   f.submit(4, 750);
   f.run();
   CHECK(f.log.size() == 3);
   // Level 0 back under 6: pacing ends and the parked request goes in at once.
   f.level0 = 3;
-  f.pressure->on_drained(0);
+  f.pressure->on_drained(0, 0);
   f.run();
   CHECK(f.log == v({"admit 1", "admit 2", "admit 3", "admit 4"}));
   CHECK_FALSE(f.pressure->stats().pacing);
   CHECK(f.pressure->admits_now());
-  CHECK(f.pressure->admit_out_of_turn(1u << 30));  // without pacing, any size
+  CHECK(f.pressure->admit_out_of_turn(1u << 30, false));  // without pacing, any size
+}
+
+TEST_CASE("latency pacing: while a light producer is active, slow rounds pace the others; light requests go in at once") {
+  Fixture f;
+  f.drained(0);  // the first round, at 0 (level 0 unknown: no ingest pacing)
+  CHECK(f.pressure->round_cap() == 0);
+  f.clock.advance_ms(50);
+  f.pressure->on_drained(5'000, 16'000);  // 100,000 B/s, a 16 ms write: but no light producer
+  f.run();
+  CHECK_FALSE(f.pressure->stats().latency_pacing);
+  CHECK(f.pressure->admits_now());
+
+  f.pressure->note_light();
+  f.clock.advance_ms(50);
+  f.pressure->on_drained(5'000, 16'000);  // twice the 8 ms target: pace at 1/2 the 100,000 B/s
+  f.run();
+  auto st = f.pressure->stats();
+  REQUIRE(st.latency_pacing);
+  CHECK(st.latency_pace_bytes_per_sec == 50'000);
+  CHECK(f.pressure->round_cap() == 4096);  // the writer's rounds are capped while it is active
+  CHECK_FALSE(f.pressure->admits_now());
+  // The light producer's request goes in at once; another connection's only request does not.
+  CHECK(f.pressure->admit_out_of_turn(100, /*light=*/true));
+  CHECK_FALSE(f.pressure->admit_out_of_turn(100, false));
+
+  // The others pay for their bytes in time: 500 bytes take 10 ms at the pace; 10 ms of credit.
+  f.submit(1, 500);
+  f.pending = 0;
+  f.submit(2, 500);
+  f.pending = 0;
+  f.submit(3, 500);
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2"}));
+  f.clock.advance_ms(10);
+  f.pressure->poke();
+  f.run();
+  CHECK(f.log == v({"admit 1", "admit 2", "admit 3"}));
+  f.pending = 0;
+
+  // A second after the last light request, pacing and the round cap end.
+  f.clock.advance_ms(1'000);
+  f.pressure->on_drained(0, 0);
+  f.run();
+  CHECK_FALSE(f.pressure->stats().latency_pacing);
+  CHECK(f.pressure->round_cap() == 0);
+  CHECK(f.pressure->admits_now());
 }
