@@ -17,6 +17,9 @@ void Responder::reply(flatbuffers::FlatBufferBuilder& fbb, wire::Body type,
 }
 
 void Responder::fail(const Status& status) const {
+  // A limit refusal mutes the connection for a while (Session::mute_for): retrying at once gets
+  // the same answer, and a flood of them would take the io threads from everyone else (T7).
+  if (status.code() == StatusCode::kTooManyHalfMessages) session_->mute_for(kLimitMuteMs);
   flatbuffers::FlatBufferBuilder fbb(128 + status.message().size());
   auto msg = fbb.CreateString(status.message());
   auto env = wire::CreateEnvelope(fbb, correlation_id_, wire::Body::NONE, 0, to_wire(status.code()), msg);

@@ -18,8 +18,10 @@ class Responder {
 
   // Wraps `body` (built in `fbb`) in an Envelope with the request's correlation id and queues it.
   void reply(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<void> body) const;
-  // Replies with an envelope-level error and no body.
+  // Replies with an envelope-level error and no body. TOO_MANY_HALF_MESSAGES also mutes the
+  // connection for kLimitMuteMs (Session::mute_for).
   void fail(const Status& status) const;
+  static constexpr int64_t kLimitMuteMs = 100;
 
   Session& session() const { return *session_; }
   const std::shared_ptr<Session>& session_ptr() const { return session_; }

@@ -27,7 +27,8 @@ Session::Session(Socket socket, uint64_t id, FrameHandler& handler, const Sessio
       decoder_(limits.max_frame_bytes),
       write_signal_(strand_),
       resume_signal_(strand_),
-      watchdog_timer_(strand_) {
+      watchdog_timer_(strand_),
+      mute_timer_(strand_) {
   asio::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -85,6 +86,20 @@ asio::awaitable<void> Session::read_loop() {
       last_activity_ms_ = clock_.monotonic_ms();
       if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
       continue;
+    }
+    if (muted_until_ms_ != 0) {  // mute_for(): no frame before the time is up
+      const int64_t left = muted_until_ms_ - clock_.monotonic_ms();
+      muted_until_ms_ = 0;
+      if (left > 0) {
+        reader_paused_ = true;
+        mute_timer_.expires_after(std::chrono::milliseconds(left));
+        asio::error_code ec;
+        co_await mute_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        reader_paused_ = false;
+        last_activity_ms_ = clock_.monotonic_ms();
+        if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
+        continue;
+      }
     }
     // Frames already decoded go first (a pause may have left some in the decoder).
     if (auto frame = decoder_.next()) {
@@ -256,8 +271,15 @@ void Session::stop_reading() {
   asio::post(strand_, [self] {
     self->stop_reading_ = true;
     self->resume_signal_.cancel();
+    self->mute_timer_.cancel();
     asio::error_code ignored;
     self->socket_.shutdown(Socket::shutdown_receive, ignored);
+  });
+}
+
+void Session::mute_for(int64_t ms) {
+  asio::post(strand_, [self = shared_from_this(), ms] {
+    self->muted_until_ms_ = std::max(self->muted_until_ms_, self->clock_.monotonic_ms() + ms);
   });
 }
 
@@ -274,6 +296,7 @@ void Session::do_close(const std::string& reason) {
   write_signal_.cancel();
   resume_signal_.cancel();
   watchdog_timer_.cancel();
+  mute_timer_.cancel();
   outbound_.clear();
   queued_bytes_.store(0, std::memory_order_relaxed);  // in-transit answers subtract themselves
   handler_.on_close(*this);

@@ -83,6 +83,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Wakes a reader paused by write back-pressure so it re-checks (WritePressure calls it).
   // Thread-safe.
   void wake_reader();
+  // Takes no further frame from this connection for `ms` (Kafka's channel muting on a quota
+  // violation): a request refused for a broker limit mutes its connection, so a client that
+  // retries at once cannot turn refusals into a CPU flood. Frames already taken are answered.
+  // Thread-safe.
+  void mute_for(int64_t ms);
 
   uint64_t id() const { return id_; }
   const std::string& remote() const { return remote_; }
@@ -124,6 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::steady_timer write_signal_;
   asio::steady_timer resume_signal_;  // wakes a paused reader (in-flight cap or write pressure)
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer mute_timer_;
+  int64_t muted_until_ms_ = 0;  // monotonic; strand only
   std::deque<OutFrame> outbound_;
   std::atomic<size_t> queued_bytes_{0};      // in outbound_ (changed on the strand only)
   std::atomic<size_t> in_transit_bytes_{0};  // posted by send() from other threads, not queued yet

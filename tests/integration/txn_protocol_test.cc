@@ -12,6 +12,7 @@
 
 #include <leveldb/db.h>
 
+#include "broker/dispatch/responder.h"
 #include "common/clock.h"
 #include "tests/integration/in_process_broker.h"
 #include "tests/integration/txn_wire.h"
@@ -275,9 +276,14 @@ TEST_CASE("a half-message flood past --max-half-messages gets TOO_MANY_HALF_MESS
   TxnWire p(broker.port(), "order-pg");
   for (uint64_t id = 1; id <= 3; ++id) REQUIRE(p.send_half("orders", id).error == W::NONE);
   auto refused = p.send_half("orders", 4);
+  const auto refused_at = std::chrono::steady_clock::now();
   CHECK(refused.error == W::TOO_MANY_HALF_MESSAGES);
   CHECK(refused.message.find("max-half-messages") != std::string::npos);
+  // The refusal muted the connection: its next request is taken 100 ms after the refusal left
+  // (a few ms without the mute; 10 ms of margin for the refusal's way to the client).
   REQUIRE(p.end(1, A::COMMIT).state == S::COMMITTED);
+  CHECK(std::chrono::steady_clock::now() - refused_at >=
+        std::chrono::milliseconds(broker::Responder::kLimitMuteMs - 10));
   CHECK(p.send_half("orders", 4).error == W::NONE);  // room again once one is resolved
 }
 
