@@ -79,6 +79,7 @@ now_ms() { date +%s%3N; }
 start_broker() {
   local data=$1 port=$2
   shift 2
+  : >"$WORK/broker.out"  # here, not only in the child: the loop below must not see the previous broker's line
   "$BIN/$BROKER" --data "$data" --listen "127.0.0.1:$port" "$@" >"$WORK/broker.out" 2>>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1200); do  # 30 s: recovery on a loaded machine
