@@ -32,6 +32,11 @@
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
 #       late, after the client gave up on them and after a check resolved the transaction.
+#   T1p T1's producers (short: 1,000 each at 200/s, long: 15,000 at 250/s) through the proxy with
+#       T6p's faults (but 1 chunk in 200 reset) and 20 ms latency each way, no broker kills: T1's
+#       counters (acked-lost 0, unexpected 0, non-monotonic 0, ...).
+#   T4p T4's group workload (a member SIGKILLed and replaced each round) with the producers and the
+#       members all talking through the proxy (T1p's faults), no broker kills: T4's counters.
 #   T7  floods (t7_flood.py): a half-message flood refused at --max-half-messages, a produce flood
 #       with no consumer within its memory bounds and without errors, a light victim producer's
 #       p99 reported (--long: must stay under max(2 x alone, alone + 20 ms); open, see README).
@@ -47,7 +52,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -131,12 +136,20 @@ scenario() {
     fi
     pids+=($!)
   done
-  local consumers=() runs=0
+  local consumers=() runs=0 consumer_port=$port
+  [[ $WORKLOAD == group ]] && consumer_port=$client_port  # T4p: the members too talk through the proxy
   start_consumer() {  # T4: a new group member with its own history
     runs=$((runs + 1))
-    "$BIN/rel_client" consume -b "127.0.0.1:$port" --topic rel --group rel-cg --history "$dir/c$runs.history" \
+    "$BIN/rel_client" consume -b "127.0.0.1:$consumer_port" --topic rel --group rel-cg --history "$dir/c$runs.history" \
       2>>"$dir/clients.log" &
     consumers+=($!)
+  }
+  replace_member() {  # T4's rounds: a member dies with uncommitted polls; a new one joins
+    local victim=$((RANDOM % ${#consumers[@]}))
+    kill -KILL "${consumers[$victim]}" 2>/dev/null || true
+    wait "${consumers[$victim]}" 2>/dev/null || true
+    consumers=("${consumers[@]:0:$victim}" "${consumers[@]:$((victim + 1))}")
+    start_consumer
   }
   if [[ $WORKLOAD == group ]]; then  # from the first message: the default (latest) would skip what came before the join
     "$BIN/mqadmin" -b "127.0.0.1:$port" updateSubGroup -g rel-cg --reset-policy earliest >/dev/null
@@ -158,13 +171,7 @@ scenario() {
           wait "${pids[0]}" 2>/dev/null || true
           producer_killed=1
         fi
-        if [[ $WORKLOAD == group ]]; then  # a member dies with uncommitted polls; a new one joins
-          local victim=$((RANDOM % ${#consumers[@]}))
-          kill -KILL "${consumers[$victim]}" 2>/dev/null || true
-          wait "${consumers[$victim]}" 2>/dev/null || true
-          consumers=("${consumers[@]:0:$victim}" "${consumers[@]:$((victim + 1))}")
-          start_consumer
-        fi
+        if [[ $WORKLOAD == group ]]; then replace_member; fi
         kill -KILL "$BROKER_PID"
         wait "$BROKER_PID" 2>/dev/null || true
         start_broker "$dir/data" "$port" "$@"
@@ -174,7 +181,8 @@ scenario() {
         sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 5), 2))')"
         kill -CONT "$BROKER_PID"
         pauses=$((pauses + 1)) ;;
-      proxy) ;;  # the proxy is the nemesis
+      proxy)  # the proxy is the nemesis; T4's member rounds go on
+        if [[ $WORKLOAD == group ]]; then replace_member; fi ;;
     esac
   done
   local client_failed=0 st
@@ -244,6 +252,17 @@ PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.002)
 TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
 scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \
   proxy "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+WORKLOAD=produce
+# T6p's faults with resets more often (fewer chunks than T6p: 1,200–2,300 in short runs) and a link's latency.
+PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.005 --delay-ms 20)
+# Every byte through the proxy costs a Python write when split: fewer messages than T1 (short ~15 s).
+PER_PRODUCER=$([[ $MODE == long ]] && echo 15000 || echo 1000)
+RATE=$([[ $MODE == long ]] && echo 250 || echo 200)
+scenario "T1p $PRODUCERS producers through a proxy (20 ms each way, stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame), flush sync" \
+  proxy "" --flush sync || rc=1
+WORKLOAD=group
+scenario "T4p consumer group through a proxy (producers and members; 20 ms each way, stalls, split frames, resets; one member SIGKILLed and replaced each round), flush sync" \
+  proxy "--group" --flush sync || rc=1
 WORKLOAD=produce
 if [[ -z $ONLY || T7 == "$ONLY"* ]]; then  # its own broker and checks (t7_flood.py)
   python3 "$HERE/t7_flood.py" "$BIN" "--$MODE" ${KEEP:+--keep} || rc=1
