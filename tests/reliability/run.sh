@@ -25,13 +25,17 @@
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
 #       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open; a live group
-#       consumer reads along: precommitted 0 (nothing polled before its commit was decided).
+#       consumer reads along: precommitted 0 (nothing polled before its commit was decided). Then,
+#       the broker stopped, rel_txn_audit on its data dir: no transaction open, one expiry key per
+#       outcome, as many committed / rolled-back outcomes as the histories saw decided; with its
+#       clock past the 24 h retention, the broker's own expiry rounds must leave no half record,
+#       outcome or expiry key (its canary, the clock not moved, must fail).
 #   T6c T6 against `mqbroker --unsafe-ack-before-sync` (half-messages acknowledged at once, stored
 #       200 ms later): lost-commit or ghost must be > 0.
 #   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
-#       late, after the client gave up on them and after a check resolved the transaction.
+#       late, after the client gave up on them and after a check resolved the transaction. T6's audit.
 #   T1p T1's producers (short: 1,000 each at 200/s, long: 15,000 at 250/s) through the proxy with
 #       T6p's faults (but 1 chunk in 200 reset) and 20 ms latency each way, no broker kills: T1's
 #       counters (acked-lost 0, unexpected 0, non-monotonic 0, ...).
@@ -220,9 +224,32 @@ scenario() {
     wait "$proxy_pid" 2>/dev/null || true
     name="$name ($(cat "$dir/proxy.stats" 2>/dev/null || echo 'no proxy stats'))"
   fi
+  local ok=1 line audit_flags=() st=0
+  if [[ $WORKLOAD == txn && $check_flags != *--expect-loss* ]]; then  # T6, T6p: the audit below needs the count
+    audit_flags=(--decided-out "$dir/decided")
+  fi
   # shellcheck disable=SC2086
-  python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
-    "$dir"/[pc]*.history && ((client_failed == 0))
+  line=$(python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
+    "${audit_flags[@]}" "$dir"/[pc]*.history) || ok=0
+  if ((${#audit_flags[@]})); then
+    # The stopped broker's transaction state (rel_txn_audit, txn_audit.h): nothing open, one expiry
+    # key per outcome, the outcomes the histories saw decided; then, its clock past the outcome
+    # retention, the broker's own expiry must leave no half record, outcome or expiry key. Its
+    # canary leaves the clock: it must fail.
+    [[ -n $KEEP ]] && cp -a "$dir/data" "$dir/data.before-audit"
+    "$BIN/rel_txn_audit" --data "$dir/data" --canary-no-expiry >"$dir/audit-canary" || st=$?
+    if ((st != 1)); then
+      line="$line; the audit's canary (no expiry) exited $st, not 1: $(cat "$dir/audit-canary")"
+      ok=0
+    fi
+    local audit
+    # shellcheck disable=SC2046
+    audit=$("$BIN/rel_txn_audit" --data "$dir/data" --expect $(cat "$dir/decided")) || ok=0
+    line="$line; $audit"
+    ((st == 1)) && line="$line (no-expiry canary: failed, as it must)"
+  fi
+  echo "$line"
+  ((ok == 1 && client_failed == 0))
 }
 
 rc=0
