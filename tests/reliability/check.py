@@ -27,7 +27,9 @@ transaction's outcome. lost-commit: a stored half-message to commit, never deliv
 transaction to roll back, delivered. unexpected: delivered but never sent, or refused. duplicates:
 a commit delivered twice. misapplied: the broker recorded the other outcome. checks: check-backs
 answered, at most --check-max per transaction. open after the run: the group's pending + parked
-transactions when the clients stopped waiting (must be 0). precommitted: a live consumer (c*
+transactions when the clients stopped waiting (must be 0). --decided-out FILE: writes "<to commit>
+<to roll back>" of the transactions stored (a `half` line) or checked (a `check` line, for its own
+producer) — with nothing left open, the outcomes the broker must hold (rel_txn_audit --expect). precommitted: a live consumer (c*
 histories, rel_client consume) polled a message before its commit was decided — by the local
 transaction (the `half` line's ms) or by a check answering COMMIT (the `check` line's ms).
 
@@ -155,7 +157,7 @@ def planned_local_commit(seq):
 
 
 def check_txn(a):
-    invoked, halves, failed, unknown, ends, end_lost = set(), set(), set(), set(), {}, set()
+    invoked, halves, failed, unknown, ends, end_lost, checked = set(), set(), set(), set(), {}, set(), set()
     checks, max_checks, open_counts = 0, 0, []
     decided = {}  # (history, seq) -> ms the commit was decided (local transaction or check answer)
     by_id = {h.rsplit("/", 1)[-1].rsplit(".", 1)[0]: h for h in a.histories}  # as read_drain maps bodies
@@ -193,9 +195,11 @@ def check_txn(a):
                 checks += 1
                 if f[2].isdigit():
                     max_checks = max(max_checks, int(f[2]))
-                if f[3] == "commit" and len(f) > 5:  # keyed by the transaction's own producer
+                if len(f) > 5:  # keyed by the transaction's own producer
                     owner = (by_id.get(f[5], "?" + f[5]), int(f[1]))
-                    decided[owner] = min(decided.get(owner, int(f[4])), int(f[4]))
+                    checked.add(owner)
+                    if f[3] == "commit":
+                        decided[owner] = min(decided.get(owner, int(f[4])), int(f[4]))
     delivered, at = read_drain(a.drain, a.histories)
     # Precommitted read: a consumer polled the message before anyone decided to commit it.
     precommitted = [(p, o) for p, o, ms in polls if (p, o) in at and ms < decided.get(at[(p, o)], 1 << 62)]
@@ -207,6 +211,11 @@ def check_txn(a):
                   if (state == "committed") != planned_commit(k[1]) and state in ("committed", "rolled_back")]
     open_after = min(open_counts) if open_counts else None
     committed = sum(1 for k in invoked if planned_commit(k[1]))
+    if a.decided_out:  # for rel_txn_audit: the outcomes the broker must hold, by state
+        # A stored half (its ack: the `half` line) or a checked one (a producer answered for it).
+        resolved = halves | set(checked)
+        with open(a.decided_out, "w") as f:
+            f.write(f"{sum(planned_commit(s) for _, s in resolved)} {sum(not planned_commit(s) for _, s in resolved)}\n")
     print(f"{a.name}: {len(invoked):,} transactions ({committed:,} to commit), {len(halves):,} halves stored: "
           f"lost-commit {len(lost_commit)}, ghost {len(ghost)}, unexpected {len(unexpected)}, "
           f"duplicates {duplicates}, misapplied {len(misapplied)}, checks {checks:,} (max {max_checks} per txn, "
@@ -290,6 +299,8 @@ def main():
     ap.add_argument("--txn", action="store_true", help="T6's transaction histories (rel_client txn)")
     ap.add_argument("--group", action="store_true", help="T4's producer and consumer histories (rel_client consume)")
     ap.add_argument("--check-max", type=int, default=15, help="--txn: the broker's --check-max")
+    ap.add_argument("--decided-out", help="--txn: write '<to commit> <to roll back>' of the transactions the "
+                    "histories saw stored or checked (each must have an outcome: rel_txn_audit --expect)")
     ap.add_argument("histories", nargs="+")
     a = ap.parse_args()
     if a.txn:

@@ -10,8 +10,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run(histories, drain, expect_loss=False, txn=False, group=False):
-    """histories: {producer: [lines]}, drain: [(partition, offset, body)] -> (exit code, counters)."""
+def run(histories, drain, expect_loss=False, txn=False, group=False, decided=None):
+    """histories: {producer: [lines]}, drain: [(partition, offset, body)] -> (exit code, counters).
+    decided: a list that gets the --decided-out file's fields (--txn)."""
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for producer, lines in histories.items():
@@ -23,8 +24,11 @@ def run(histories, drain, expect_loss=False, txn=False, group=False):
         open(os.path.join(d, "restarts"), "w").close()
         args = [sys.executable, os.path.join(HERE, "check.py"), "--name", "t", "--drain", os.path.join(d, "drain"),
                 "--restarts", os.path.join(d, "restarts")] + (["--expect-loss"] if expect_loss else []) \
-            + (["--txn"] if txn else []) + (["--group"] if group else []) + paths
+            + (["--txn"] if txn else []) + (["--group"] if group else []) \
+            + (["--decided-out", os.path.join(d, "decided")] if decided is not None else []) + paths
         r = subprocess.run(args, capture_output=True, text=True)
+        if decided is not None and os.path.exists(os.path.join(d, "decided")):
+            decided.extend(int(x) for x in open(os.path.join(d, "decided")).read().split())
         counters = {k: int(v.replace(",", "")) for k, v in re.findall(r"([a-z-]+) ([\d,]+)(?=[,\s]|$)", r.stdout)}
         return r.returncode, counters, r.stdout
 
@@ -75,6 +79,15 @@ def main():
     expect("txn checks past the max", too_many, ok_drain, "max", 16, 1, txn=True)
     still_open = {"p1": txn["p1"][:-1] + ["open 1 0"]}
     expect("txn left open", still_open, ok_drain, "run", 1, 1, txn=True)
+    # --decided-out (rel_txn_audit --expect): stored (half) or checked (for the check's producer,
+    # here p3, whose history was lost), each once: p1's 0 and 9 commit, its 6 and p3's 7 roll back;
+    # p2's 3 was never stored.
+    decided = []
+    checked = dict(txn, p2=["invoke 3 1", "info 3 14", "check 7 1 rollback 30 p3", "check 9 2 commit 31 p1"])
+    run(checked, ok_drain, txn=True, decided=decided)
+    ran.append("txn decided")
+    if decided != [2, 2]:
+        failures.append(f"txn decided: wanted [2, 2] (to commit, to roll back), got {decided}")
     # A live consumer: p1:0 was decided at ms 5 (its half line), p1:9 at ms 20 (the check's COMMIT).
     expect("txn read after the commit", dict(txn, c1=["poll 0 0 6", "poll 0 1 21"]), ok_drain, "precommitted", 0, 0,
            txn=True)

@@ -10,10 +10,13 @@ the broker at TARGET_PORT, and on the way
   --split                            every chunk is written in pieces of 1..7 bytes, both ways
                                      (frames arrive split at every possible place);
   --reset-prob P                     each chunk, with probability P, resets the connection instead
-                                     (RST both ways, usually mid-frame).
+                                     (RST both ways, usually mid-frame);
+  --delay-ms MS                      every chunk, both ways, goes on MS after it was read (a link's
+                                     one-way latency: later chunks are not held up by it, the order
+                                     is kept; a stall comes on top).
 
   nemesis_proxy.py LISTEN_PORT TARGET_PORT [--stall-prob P] [--stall-max-ms MS] [--split]
-                   [--reset-prob P] [--seed N] [--stats FILE]
+                   [--reset-prob P] [--delay-ms MS] [--seed N] [--stats FILE]
 
 Runs until SIGTERM, then writes one line of counts to --stats (connections, chunks, stalls,
 stalled seconds, resets).
@@ -40,7 +43,35 @@ def reset(*writers):
         w.transport.abort()
 
 
+async def write(a, writer, data, rng):
+    if a.split:
+        i = 0
+        while i < len(data):
+            n = rng.randint(1, 7)
+            writer.write(data[i:i + n])
+            await writer.drain()
+            i += n
+    else:
+        writer.write(data)
+        await writer.drain()
+
+
+async def deliver(a, queue, writer, rng):
+    """--delay-ms: writes each queued chunk once its time has come, in order; None ends it."""
+    loop = asyncio.get_running_loop()
+    try:
+        while (item := await queue.get()) is not None:
+            due, data = item
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            await write(a, writer, data, rng)
+    except (ConnectionError, OSError):
+        pass
+
+
 async def pipe(a, reader, writer, other_writer, upstream, rng):
+    queue = asyncio.Queue() if a.delay_ms > 0 else None
+    delivery = asyncio.create_task(deliver(a, queue, writer, rng)) if queue is not None else None
     try:
         while True:
             data = await reader.read(65536)
@@ -56,19 +87,16 @@ async def pipe(a, reader, writer, other_writer, upstream, rng):
                 stats["stalls"] += 1
                 stats["stalled_s"] += stall
                 await asyncio.sleep(stall)
-            if a.split:
-                i = 0
-                while i < len(data):
-                    n = rng.randint(1, 7)
-                    writer.write(data[i:i + n])
-                    await writer.drain()
-                    i += n
+            if queue is not None:
+                queue.put_nowait((asyncio.get_running_loop().time() + a.delay_ms / 1000, data))
             else:
-                writer.write(data)
-                await writer.drain()
+                await write(a, writer, data, rng)
     except (ConnectionError, OSError):
         pass
     finally:
+        if delivery is not None:  # what was read before the end still goes on (after a reset it fails)
+            queue.put_nowait(None)
+            await delivery
         try:
             writer.close()
         except (ConnectionError, OSError, RuntimeError):
@@ -107,6 +135,7 @@ def main():
     p.add_argument("--stall-max-ms", type=float, default=10000)
     p.add_argument("--split", action="store_true")
     p.add_argument("--reset-prob", type=float, default=0.0)
+    p.add_argument("--delay-ms", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--stats")
     asyncio.run(serve(p.parse_args()))

@@ -25,13 +25,22 @@
 #   T6  4 transactional producers of one group (short: 500 each, long: 5,000, 100/s), outcome from
 #       the sequence number, kill -9 every 1–3 s, one producer SIGKILLed: lost-commit 0, ghost 0,
 #       duplicates 0, misapplied 0, checks per txn <= 15, no transaction left open; a live group
-#       consumer reads along: precommitted 0 (nothing polled before its commit was decided).
+#       consumer reads along: precommitted 0 (nothing polled before its commit was decided). Then,
+#       the broker stopped, rel_txn_audit on its data dir: no transaction open, one expiry key per
+#       outcome, as many committed / rolled-back outcomes as the histories saw decided; with its
+#       clock past the 24 h retention, the broker's own expiry rounds must leave no half record,
+#       outcome or expiry key (its canary, the clock not moved, must fail).
 #   T6c T6 against `mqbroker --unsafe-ack-before-sync` (half-messages acknowledged at once, stored
 #       200 ms later): lost-commit or ghost must be > 0.
 #   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
-#       late, after the client gave up on them and after a check resolved the transaction.
+#       late, after the client gave up on them and after a check resolved the transaction. T6's audit.
+#   T1p T1's producers (short: 1,000 each at 200/s, long: 15,000 at 250/s) through the proxy with
+#       T6p's faults (but 1 chunk in 200 reset) and 20 ms latency each way, no broker kills: T1's
+#       counters (acked-lost 0, unexpected 0, non-monotonic 0, ...).
+#   T4p T4's group workload (a member SIGKILLed and replaced each round) with the producers and the
+#       members all talking through the proxy (T1p's faults), no broker kills: T4's counters.
 #   T7  floods (t7_flood.py): a half-message flood refused at --max-half-messages, a produce flood
 #       with no consumer within its memory bounds and without errors, a light victim producer's
 #       p99 reported (--long: must stay under max(2 x alone, alone + 20 ms); open, see README).
@@ -47,7 +56,7 @@ while (($#)); do
     --only) ONLY=$2; shift 2 ;;
     --short) MODE=short; shift ;;
     --long) MODE=long; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -79,6 +88,7 @@ now_ms() { date +%s%3N; }
 start_broker() {
   local data=$1 port=$2
   shift 2
+  : >"$WORK/broker.out"  # here, not only in the child: the loop below must not see the previous broker's line
   "$BIN/$BROKER" --data "$data" --listen "127.0.0.1:$port" "$@" >"$WORK/broker.out" 2>>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1200); do  # 30 s: recovery on a loaded machine
@@ -130,12 +140,20 @@ scenario() {
     fi
     pids+=($!)
   done
-  local consumers=() runs=0
+  local consumers=() runs=0 consumer_port=$port
+  [[ $WORKLOAD == group ]] && consumer_port=$client_port  # T4p: the members too talk through the proxy
   start_consumer() {  # T4: a new group member with its own history
     runs=$((runs + 1))
-    "$BIN/rel_client" consume -b "127.0.0.1:$port" --topic rel --group rel-cg --history "$dir/c$runs.history" \
+    "$BIN/rel_client" consume -b "127.0.0.1:$consumer_port" --topic rel --group rel-cg --history "$dir/c$runs.history" \
       2>>"$dir/clients.log" &
     consumers+=($!)
+  }
+  replace_member() {  # T4's rounds: a member dies with uncommitted polls; a new one joins
+    local victim=$((RANDOM % ${#consumers[@]}))
+    kill -KILL "${consumers[$victim]}" 2>/dev/null || true
+    wait "${consumers[$victim]}" 2>/dev/null || true
+    consumers=("${consumers[@]:0:$victim}" "${consumers[@]:$((victim + 1))}")
+    start_consumer
   }
   if [[ $WORKLOAD == group ]]; then  # from the first message: the default (latest) would skip what came before the join
     "$BIN/mqadmin" -b "127.0.0.1:$port" updateSubGroup -g rel-cg --reset-policy earliest >/dev/null
@@ -157,13 +175,7 @@ scenario() {
           wait "${pids[0]}" 2>/dev/null || true
           producer_killed=1
         fi
-        if [[ $WORKLOAD == group ]]; then  # a member dies with uncommitted polls; a new one joins
-          local victim=$((RANDOM % ${#consumers[@]}))
-          kill -KILL "${consumers[$victim]}" 2>/dev/null || true
-          wait "${consumers[$victim]}" 2>/dev/null || true
-          consumers=("${consumers[@]:0:$victim}" "${consumers[@]:$((victim + 1))}")
-          start_consumer
-        fi
+        if [[ $WORKLOAD == group ]]; then replace_member; fi
         kill -KILL "$BROKER_PID"
         wait "$BROKER_PID" 2>/dev/null || true
         start_broker "$dir/data" "$port" "$@"
@@ -173,7 +185,8 @@ scenario() {
         sleep "$(python3 -c 'import random; print(round(random.uniform(0.5, 5), 2))')"
         kill -CONT "$BROKER_PID"
         pauses=$((pauses + 1)) ;;
-      proxy) ;;  # the proxy is the nemesis
+      proxy)  # the proxy is the nemesis; T4's member rounds go on
+        if [[ $WORKLOAD == group ]]; then replace_member; fi ;;
     esac
   done
   local client_failed=0 st
@@ -211,9 +224,32 @@ scenario() {
     wait "$proxy_pid" 2>/dev/null || true
     name="$name ($(cat "$dir/proxy.stats" 2>/dev/null || echo 'no proxy stats'))"
   fi
+  local ok=1 line audit_flags=() st=0
+  if [[ $WORKLOAD == txn && $check_flags != *--expect-loss* ]]; then  # T6, T6p: the audit below needs the count
+    audit_flags=(--decided-out "$dir/decided")
+  fi
   # shellcheck disable=SC2086
-  python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
-    "$dir"/[pc]*.history && ((client_failed == 0))
+  line=$(python3 "$HERE/check.py" --name "$name" --drain "$dir/drain" --restarts "$dir/restarts" $check_flags \
+    "${audit_flags[@]}" "$dir"/[pc]*.history) || ok=0
+  if ((${#audit_flags[@]})); then
+    # The stopped broker's transaction state (rel_txn_audit, txn_audit.h): nothing open, one expiry
+    # key per outcome, the outcomes the histories saw decided; then, its clock past the outcome
+    # retention, the broker's own expiry must leave no half record, outcome or expiry key. Its
+    # canary leaves the clock: it must fail.
+    [[ -n $KEEP ]] && cp -a "$dir/data" "$dir/data.before-audit"
+    "$BIN/rel_txn_audit" --data "$dir/data" --canary-no-expiry >"$dir/audit-canary" || st=$?
+    if ((st != 1)); then
+      line="$line; the audit's canary (no expiry) exited $st, not 1: $(cat "$dir/audit-canary")"
+      ok=0
+    fi
+    local audit
+    # shellcheck disable=SC2046
+    audit=$("$BIN/rel_txn_audit" --data "$dir/data" --expect $(cat "$dir/decided")) || ok=0
+    line="$line; $audit"
+    ((st == 1)) && line="$line (no-expiry canary: failed, as it must)"
+  fi
+  echo "$line"
+  ((ok == 1 && client_failed == 0))
 }
 
 rc=0
@@ -243,6 +279,17 @@ PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.002)
 TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
 scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \
   proxy "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+WORKLOAD=produce
+# T6p's faults with resets more often (fewer chunks than T6p: 1,200–2,300 in short runs) and a link's latency.
+PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.005 --delay-ms 20)
+# Every byte through the proxy costs a Python write when split: fewer messages than T1 (short ~15 s).
+PER_PRODUCER=$([[ $MODE == long ]] && echo 15000 || echo 1000)
+RATE=$([[ $MODE == long ]] && echo 250 || echo 200)
+scenario "T1p $PRODUCERS producers through a proxy (20 ms each way, stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame), flush sync" \
+  proxy "" --flush sync || rc=1
+WORKLOAD=group
+scenario "T4p consumer group through a proxy (producers and members; 20 ms each way, stalls, split frames, resets; one member SIGKILLed and replaced each round), flush sync" \
+  proxy "--group" --flush sync || rc=1
 WORKLOAD=produce
 if [[ -z $ONLY || T7 == "$ONLY"* ]]; then  # its own broker and checks (t7_flood.py)
   python3 "$HERE/t7_flood.py" "$BIN" "--$MODE" ${KEEP:+--keep} || rc=1
