@@ -17,7 +17,10 @@
 //
 // The standalone run (fuzz_handlers_short) ends with a summary: the answers per request body type
 // and error code, the CommitOffsets partitions the broker accepted and the EndTransaction answers
-// whose state is COMMITTED or ROLLED_BACK.
+// whose state is COMMITTED or ROLLED_BACK. It fails unless each request that needs a live member
+// or txn id (tests/fuzz/placeholders.h) succeeded at least once, a commit stored a partition's
+// offset and an EndTransaction resolved a transaction: the seeds reach them, so losing one is a
+// regression of the harness (or of the broker), not bad luck.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +52,11 @@ struct Tally {
   size_t transactions_ended = 0;    // EndTransactionResponse state COMMITTED or ROLLED_BACK
 };
 Tally g_tally;
+
+// The success paths that need a live id (the seeds' placeholders).
+constexpr Body kNeedLiveIds[] = {
+    Body::HeartbeatRequest,      Body::LeaveGroupRequest, Body::CommitOffsetsRequest, Body::FetchOffsetsRequest,
+    Body::EndTransactionRequest, Body::QueryHalfRequest,  Body::ResumeHalfRequest,    Body::EndHalfRequest};
 
 tidemq::fuzz::HandlerBroker& broker() {
   static int uses = 0;
@@ -111,7 +119,22 @@ extern "C" int tidemq_fuzz_standalone_done() {
   }
   std::printf("\n  CommitOffsets partitions accepted: %zu; EndTransaction answers COMMITTED/ROLLED_BACK: %zu\n",
               g_tally.partitions_committed, g_tally.transactions_ended);
-  return 0;
+  int missing = 0;
+  for (Body request : kNeedLiveIds) {
+    if (g_tally.answers.count({request, ErrorCode::NONE}) == 0) {
+      std::fprintf(stderr, "fuzz_handlers: no %s succeeded\n", EnumNameBody(request));
+      ++missing;
+    }
+  }
+  if (g_tally.partitions_committed == 0) {
+    std::fprintf(stderr, "fuzz_handlers: no CommitOffsets partition was accepted\n");
+    ++missing;
+  }
+  if (g_tally.transactions_ended == 0) {
+    std::fprintf(stderr, "fuzz_handlers: no EndTransaction answered COMMITTED or ROLLED_BACK\n");
+    ++missing;
+  }
+  return missing;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
