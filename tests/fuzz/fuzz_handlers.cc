@@ -119,6 +119,7 @@ extern "C" int tidemq_fuzz_standalone_done() {
   }
   std::printf("\n  CommitOffsets partitions accepted: %zu; EndTransaction answers COMMITTED/ROLLED_BACK: %zu\n",
               g_tally.partitions_committed, g_tally.transactions_ended);
+  std::fflush(stdout);  // the summary before what is missing from it
   int missing = 0;
   for (Body request : kNeedLiveIds) {
     if (g_tally.answers.count({request, ErrorCode::NONE}) == 0) {
