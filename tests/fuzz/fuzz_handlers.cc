@@ -14,11 +14,23 @@
 //  - nothing aborts, and every request is answered within 30 s.
 // The broker state lives across inputs and is rebuilt every kInputsPerBroker inputs, which bounds
 // the data directory and memory in long runs.
+//
+// The standalone run (fuzz_handlers_short) ends with a summary: the answers per request body type
+// and error code, the CommitOffsets partitions the broker accepted and the EndTransaction answers
+// whose state is COMMITTED or ROLLED_BACK. It fails unless each request that needs a live member
+// or txn id (tests/fuzz/placeholders.h) succeeded at least once, a commit stored a partition's
+// offset and an EndTransaction resolved a transaction: the seeds reach them, so losing one is a
+// regression of the harness (or of the broker), not bad luck.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "schemas/envelope_generated.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -31,6 +43,20 @@ using namespace tidemq::wire;
 constexpr int kInputsPerBroker = 2000;
 
 tidemq::fuzz::HandlerBroker* g_broker = nullptr;
+
+// What the standalone summary reports.
+constexpr Body kUnknownBodies = static_cast<Body>(static_cast<int>(Body::MAX) + 1);
+struct Tally {
+  std::map<std::pair<Body, ErrorCode>, size_t> answers;  // (request body type, answer's error)
+  size_t partitions_committed = 0;  // CommitOffsetsResponse offsets with error NONE
+  size_t transactions_ended = 0;    // EndTransactionResponse state COMMITTED or ROLLED_BACK
+};
+Tally g_tally;
+
+// The success paths that need a live id (the seeds' placeholders).
+constexpr Body kNeedLiveIds[] = {
+    Body::HeartbeatRequest,      Body::LeaveGroupRequest, Body::CommitOffsetsRequest, Body::FetchOffsetsRequest,
+    Body::EndTransactionRequest, Body::QueryHalfRequest,  Body::ResumeHalfRequest,    Body::EndHalfRequest};
 
 tidemq::fuzz::HandlerBroker& broker() {
   static int uses = 0;
@@ -67,7 +93,50 @@ void check_response(const Envelope& response, uint64_t correlation_id) {
   }
 }
 
+void count(Body request, const Envelope& answer) {
+  // Body types past Body::MAX share one row (they get UNSUPPORTED).
+  g_tally.answers[{std::min(request, kUnknownBodies), answer.error()}]++;
+  if (const auto* commit = answer.body_as_CommitOffsetsResponse(); commit && commit->offsets()) {
+    for (const auto* o : *commit->offsets()) g_tally.partitions_committed += o->error() == ErrorCode::NONE;
+  }
+  if (const auto* end = answer.body_as_EndTransactionResponse()) {
+    g_tally.transactions_ended += end->state() == TxnState::COMMITTED || end->state() == TxnState::ROLLED_BACK;
+  }
+}
+
 }  // namespace
+
+extern "C" int tidemq_fuzz_standalone_done() {
+  std::printf("fuzz_handlers: answers per request body type (error code: count)\n");
+  std::optional<Body> current;
+  for (const auto& [key, n] : g_tally.answers) {
+    if (key.first != current) {
+      const char* name = key.first == kUnknownBodies ? "(unknown body types)" : EnumNameBody(key.first);
+      std::printf("%s  %s:", current ? "\n" : "", name);
+      current = key.first;
+    }
+    std::printf(" %s %zu", EnumNameErrorCode(key.second), n);
+  }
+  std::printf("\n  CommitOffsets partitions accepted: %zu; EndTransaction answers COMMITTED/ROLLED_BACK: %zu\n",
+              g_tally.partitions_committed, g_tally.transactions_ended);
+  std::fflush(stdout);  // the summary before what is missing from it
+  int missing = 0;
+  for (Body request : kNeedLiveIds) {
+    if (g_tally.answers.count({request, ErrorCode::NONE}) == 0) {
+      std::fprintf(stderr, "fuzz_handlers: no %s succeeded\n", EnumNameBody(request));
+      ++missing;
+    }
+  }
+  if (g_tally.partitions_committed == 0) {
+    std::fprintf(stderr, "fuzz_handlers: no CommitOffsets partition was accepted\n");
+    ++missing;
+  }
+  if (g_tally.transactions_ended == 0) {
+    std::fprintf(stderr, "fuzz_handlers: no EndTransaction answered COMMITTED or ROLLED_BACK\n");
+    ++missing;
+  }
+  return missing;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   flatbuffers::Verifier verifier(data, size);
@@ -87,6 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (env->body_type() == Body::CheckTransactionRequest) continue;  // the broker asks; not an answer
     ++responses;
     check_response(*env, request->correlation_id());
+    count(request->body_type(), *env);
   }
   TIDEMQ_FUZZ_CHECK(responses == (one_way ? 0u : 1u));
   return 0;

@@ -6,6 +6,7 @@
 #include "common/framing.h"
 #include "common/record_batch.h"
 #include "tests/fuzz/handler_broker.h"
+#include "tests/fuzz/placeholders.h"
 #include "tests/schemas/wire_samples.h"
 
 namespace tidemq::fuzz {
@@ -113,15 +114,88 @@ std::string produce(const std::string& topic, uint32_t partition, const std::str
   return envelope(fbb, 11, wire::Body::ProduceRequest, wire::CreateProduceRequestDirect(fbb, topic.c_str(), &batches).Union());
 }
 
-std::string fetch(const std::string& topic, uint32_t partition, uint64_t offset, const char* group) {
+std::string fetch(const std::string& topic, uint32_t partition, uint64_t offset, const char* group,
+                  const char* member = "m-1", uint32_t generation = 1) {
   flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<wire::FetchPartition>> parts = {wire::CreateFetchPartition(fbb, partition, offset, 0)};
-  auto body = wire::CreateFetchRequestDirect(fbb, topic.c_str(), &parts, 100, 0, group, group ? "m-1" : nullptr, 1);
+  std::vector<flatbuffers::Offset<wire::FetchPartition>> parts = {
+      wire::CreateFetchPartition(fbb, partition, offset, 0)};
+  auto body = wire::CreateFetchRequestDirect(fbb, topic.c_str(), &parts, 100, 0, group,
+                                             group ? member : nullptr, generation);
   return envelope(fbb, 12, wire::Body::FetchRequest, body.Union());
 }
 
+// Requests that carry placeholders (tests/fuzz/placeholders.h) for a live member of the fuzz
+// broker's group (slot 0 owns the partitions of its topic, slot 1 those of its small topic) and
+// for its pending transactions, so the mutations start from their success paths.
+std::vector<std::string> placeholder_seeds() {
+  using B = fuzz::HandlerBroker;
+  const std::string topic(B::kTopic), small(B::kSmallTopic), group(B::kGroup);
+  const std::string m0 = member_placeholder(0), m1 = member_placeholder(1);
+  const uint32_t gen = kGenerationPlaceholder;
+  std::vector<std::string> out;
+  flatbuffers::FlatBufferBuilder fbb;
+  auto add = [&](uint64_t id, wire::Body type, flatbuffers::Offset<void> body) {
+    out.push_back(envelope(fbb, id, type, body));
+    fbb.Clear();
+  };
+  for (const std::string& m : {m0, m1}) {
+    add(30, wire::Body::HeartbeatRequest,
+        wire::CreateHeartbeatRequestDirect(fbb, group.c_str(), m.c_str(), gen).Union());
+  }
+  // The fixture produced 3 records to partitions 0 and 1 of its topic; 2 and 3 are empty.
+  std::vector<flatbuffers::Offset<wire::PartitionOffset>> offsets;
+  for (uint32_t p = 0; p < 4; ++p) {
+    offsets.push_back(wire::CreatePartitionOffsetDirect(fbb, topic.c_str(), p, p < 2 ? 2 : 0));
+  }
+  add(31, wire::Body::CommitOffsetsRequest,
+      wire::CreateCommitOffsetsRequestDirect(fbb, group.c_str(), m0.c_str(), gen, &offsets)
+          .Union());
+  offsets = {wire::CreatePartitionOffsetDirect(fbb, small.c_str(), 0, 0)};
+  add(32, wire::Body::CommitOffsetsRequest,
+      wire::CreateCommitOffsetsRequestDirect(fbb, group.c_str(), m1.c_str(), gen, &offsets)
+          .Union());
+  std::vector<uint32_t> all = {0, 1, 2, 3}, first = {0};
+  std::vector<flatbuffers::Offset<wire::TopicAssignment>> wanted = {
+      wire::CreateTopicAssignmentDirect(fbb, topic.c_str(), &all),
+      wire::CreateTopicAssignmentDirect(fbb, small.c_str(), &first)};
+  add(33, wire::Body::FetchOffsetsRequest,
+      wire::CreateFetchOffsetsRequestDirect(fbb, group.c_str(), m0.c_str(), &wanted).Union());
+  out.push_back(fetch(topic, 1, 0, group.c_str(), m0.c_str(), gen));  // a group fetch
+  std::vector<flatbuffers::Offset<wire::Subscription>> subs = {
+      wire::CreateSubscriptionDirect(fbb, topic.c_str(), "*")};
+  add(34, wire::Body::JoinGroupRequest,
+      wire::CreateJoinGroupRequestDirect(fbb, group.c_str(), m0.c_str(), &subs, 300'000)
+          .Union());  // a rejoin
+  add(35, wire::Body::LeaveGroupRequest,
+      wire::CreateLeaveGroupRequestDirect(fbb, group.c_str(), m1.c_str()).Union());
+
+  add(40, wire::Body::QueryHalfRequest,
+      wire::CreateQueryHalfRequest(fbb, txn_placeholder(0)).Union());
+  add(41, wire::Body::ResumeHalfRequest,
+      wire::CreateResumeHalfRequest(fbb, txn_placeholder(1)).Union());
+  add(42, wire::Body::EndTransactionRequest,
+      wire::CreateEndTransactionRequest(fbb, txn_placeholder(0), wire::TxnAction::COMMIT).Union());
+  add(43, wire::Body::EndTransactionRequest,
+      wire::CreateEndTransactionRequest(fbb, txn_placeholder(1), wire::TxnAction::ROLLBACK)
+          .Union());
+  add(44, wire::Body::EndTransactionRequest,
+      wire::CreateEndTransactionRequest(fbb, txn_placeholder(2), wire::TxnAction::UNKNOWN).Union());
+  add(45, wire::Body::EndHalfRequest,
+      wire::CreateEndHalfRequest(fbb, txn_placeholder(2), wire::TxnAction::ROLLBACK).Union());
+  std::vector<flatbuffers::Offset<wire::EndTransactionRequest>> ends = {
+      wire::CreateEndTransactionRequest(fbb, txn_placeholder(0), wire::TxnAction::COMMIT),
+      wire::CreateEndTransactionRequest(fbb, txn_placeholder(1), wire::TxnAction::ROLLBACK)};
+  add(46, wire::Body::EndTransactionBatchRequest,
+      wire::CreateEndTransactionBatchRequestDirect(fbb, &ends).Union());
+  add(47, wire::Body::CheckTransactionResponse,
+      wire::CreateCheckTransactionResponse(fbb, txn_placeholder(2), wire::TxnAction::COMMIT)
+          .Union());
+  return out;
+}
+
 // Every sample body (requests and responses alike), plus requests that name the fuzz broker's
-// topics and group (tests/fuzz/handler_broker.h) with values near the edges.
+// topics and group (tests/fuzz/handler_broker.h) with values near the edges, and requests with
+// placeholders for its live member and transaction ids.
 std::vector<std::string> handler_seeds(std::mt19937_64& rng) {
   using B = fuzz::HandlerBroker;
   const std::string topic(B::kTopic), small(B::kSmallTopic), group(B::kGroup);
@@ -158,6 +232,7 @@ std::vector<std::string> handler_seeds(std::mt19937_64& rng) {
   eb.add_body_type(wire::Body::FetchRequest);
   fbb.Finish(eb.Finish());
   out.emplace_back(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  for (std::string& seed : placeholder_seeds()) out.push_back(std::move(seed));
   return out;
 }
 

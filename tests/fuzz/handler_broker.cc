@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 
@@ -16,8 +17,10 @@
 #include "common/clock.h"
 #include "common/framing.h"
 #include "common/logging.h"
+#include "common/record_batch.h"
 #include "schemas/envelope_generated.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/placeholders.h"
 #include "tests/schemas/wire_samples.h"
 #include "tests/support/temp_dir.h"
 
@@ -31,6 +34,12 @@ using namespace tidemq::broker;
 constexpr uint64_t kProbeId = 0xF0F0F0F0F0F0F0F0ull;
 constexpr auto kAnswerTimeout = std::chrono::seconds(30);
 constexpr int64_t kLongPollStepMs = 30'000;  // past the fetch handler's 20 s wait cap
+// The live members' session timeout: the longest the coordinator allows, so they outlive several
+// long-poll clock steps (an expired one is joined again when next needed).
+constexpr uint32_t kMemberSessionTimeoutMs = 300'000;
+// The fixture's own txn ids (a SendHalf's record id is its txn id): far from the placeholders
+// and from the wire samples' record ids.
+constexpr uint64_t kFirstTxnId = 0x7E57'0000'0000'0001ull;
 
 std::string finish(fb::FlatBufferBuilder& fbb, uint64_t id, wire::Body type, fb::Offset<void> body) {
   fbb.Finish(wire::CreateEnvelope(fbb, id, type, body));
@@ -67,6 +76,31 @@ std::string produce_request(uint32_t partition) {
   return finish(fbb, 4, wire::Body::ProduceRequest, body.Union());
 }
 
+// Member slot 0 subscribes to kTopic, slot 1 to kSmallTopic: each owns its topic's partitions.
+std::string join_request(size_t slot) {
+  fb::FlatBufferBuilder fbb;
+  const std::string topic(slot == 0 ? HandlerBroker::kTopic : HandlerBroker::kSmallTopic);
+  std::vector<fb::Offset<wire::Subscription>> subs = {wire::CreateSubscriptionDirect(fbb, topic.c_str(), "*")};
+  auto body = wire::CreateJoinGroupRequestDirect(fbb, std::string(HandlerBroker::kGroup).c_str(), "", &subs,
+                                                 kMemberSessionTimeoutMs);
+  return finish(fbb, 5, wire::Body::JoinGroupRequest, body.Union());
+}
+
+std::string send_half_request(uint64_t txn_id, uint32_t partition, int64_t now_ms) {
+  record::BatchBuilder b;
+  record::RecordInput r;
+  r.id = txn_id;
+  r.born_ms = static_cast<uint64_t>(now_ms);
+  r.body = "fuzz-half";
+  b.add(r);
+  std::string records = b.finish(/*producer_id=*/0, /*base_sequence=*/0);
+  std::vector<uint8_t> bytes(records.begin(), records.end());
+  fb::FlatBufferBuilder fbb;
+  auto body = wire::CreateSendHalfRequestDirect(fbb, std::string(HandlerBroker::kTopic).c_str(), partition, &bytes,
+                                                /*check_immunity_ms=*/0, /*first_attempt=*/true);
+  return finish(fbb, 6, wire::Body::SendHalfRequest, body.Union());
+}
+
 std::string probe_request() {
   fb::FlatBufferBuilder fbb;
   return finish(fbb, kProbeId, wire::Body::ListTopicsRequest, wire::CreateListTopicsRequest(fbb).Union());
@@ -95,20 +129,40 @@ struct HandlerBroker::Impl {
   uint64_t next_session_id = 1;
   framing::FrameDecoder decoder{64u << 20};
 
+  // The live ids behind the placeholders (tests/fuzz/placeholders.h), made when first needed and
+  // checked before each use: a member leaves with its connection, expires, or a request makes it
+  // leave; a transaction is resolved by a request, or its topic was deleted.
+  std::array<std::string, kMemberSlots> members;  // empty: none yet
+  struct Half {
+    uint64_t txn_id = 0;  // 0: none yet
+    uint32_t topic_id = 0;
+  };
+  std::array<Half, kTxnSlots> halves;
+  uint64_t next_txn_id = kFirstTxnId;
+
   Impl();
   ~Impl();
 
   asio::io_context& io() { return core->executors->io(); }
   void connect();
   void disconnect();
+  // A new connection whose Hello is the fixture's (a transactional producer of kProducerGroup).
+  void reconnect_as_producer();
   void send_frame(std::string_view payload);
   void drain(std::vector<std::string>& out);
   // Runs the broker until `done(frames)`; releases long polls when nothing else is happening.
   template <typename Done>
   std::vector<std::string> run_until(Done done);
-  void setup_request(const std::string& request);
+  // Sends a request of the fixture's own, which must succeed; returns the answer.
+  std::string setup_request(const std::string& request);
   // Re-creates the fixture's topics and group config if a request deleted them.
   void restore();
+  // A member of kGroup in `slot` that is alive now: the last one, or a new one (JoinGroup).
+  std::string live_member(size_t slot);
+  // A transaction in `slot` that is pending (or parked) on kTopic as it is now: the last one, or a
+  // new one (SendHalf).
+  uint64_t live_txn(size_t slot);
+  LiveIds live_ids();
 };
 
 HandlerBroker::Impl::Impl() {
@@ -176,6 +230,12 @@ void HandlerBroker::Impl::disconnect() {
   fd = -1;
 }
 
+void HandlerBroker::Impl::reconnect_as_producer() {
+  disconnect();
+  connect();
+  setup_request(hello_request());
+}
+
 void HandlerBroker::Impl::send_frame(std::string_view payload) {
   std::string bytes = framing::encode_frame(payload);
   std::string_view rest = bytes;
@@ -227,7 +287,7 @@ std::vector<std::string> HandlerBroker::Impl::run_until(Done done) {
   return frames;
 }
 
-void HandlerBroker::Impl::setup_request(const std::string& request) {
+std::string HandlerBroker::Impl::setup_request(const std::string& request) {
   send_frame(request);
   auto frames = run_until([](const std::vector<std::string>& f) { return !f.empty(); });
   TIDEMQ_FUZZ_CHECK(frames.size() == 1);
@@ -237,12 +297,47 @@ void HandlerBroker::Impl::setup_request(const std::string& request) {
                  env.error_message() ? env.error_message()->c_str() : "");
   }
   TIDEMQ_FUZZ_CHECK(env.error() == wire::ErrorCode::NONE);
+  return std::move(frames[0]);
 }
 
 void HandlerBroker::Impl::restore() {
   if (!core->topics->find(std::string(kTopic))) setup_request(create_topic_request(kTopic, 4));
   if (!core->topics->find(std::string(kSmallTopic))) setup_request(create_topic_request(kSmallTopic, 1));
   if (!core->group_configs->find(std::string(kGroup))) setup_request(update_group_request());
+}
+
+std::string HandlerBroker::Impl::live_member(size_t slot) {
+  std::string& id = members[slot];
+  if (id.empty() || !core->groups->client_id(std::string(kGroup), id).is_ok()) {
+    std::string answer = setup_request(join_request(slot));
+    id = parse(answer).body_as_JoinGroupResponse()->member_id()->str();
+  }
+  return id;
+}
+
+uint64_t HandlerBroker::Impl::live_txn(size_t slot) {
+  Half& h = halves[slot];
+  auto topic = core->topics->find(std::string(kTopic));  // restore() ran
+  TIDEMQ_FUZZ_CHECK(topic.has_value());
+  if (h.txn_id != 0 && h.topic_id == topic->topic_id) {
+    auto record = core->txn->read_half(h.txn_id);  // a record while pending or parked
+    if (record.is_ok() && record->has_value()) return h.txn_id;
+  }
+  // SendHalf needs the connection's Hello to name a producer group: after a fuzzed Hello that
+  // named none (or another), the request goes on a connection of the fixture's instead.
+  if (session->client().producer_group != kProducerGroup) reconnect_as_producer();
+  h.txn_id = next_txn_id++;
+  h.topic_id = topic->topic_id;
+  setup_request(send_half_request(h.txn_id, static_cast<uint32_t>(slot % topic->partitions), clock.now_ms()));
+  return h.txn_id;
+}
+
+LiveIds HandlerBroker::Impl::live_ids() {
+  return LiveIds{
+      .member = [this](size_t slot) { return live_member(slot); },
+      .generation = [this](size_t) { return core->groups->generation(std::string(kGroup)); },
+      .txn = [this](size_t slot) { return live_txn(slot); },
+  };
 }
 
 HandlerBroker::HandlerBroker() : impl_(std::make_unique<Impl>()) {}
@@ -259,12 +354,14 @@ HandlerBroker::Exchange HandlerBroker::exchange(std::string_view envelope, bool 
     m.disconnect();
     m.connect();
   } else if (!m.session->client().hello_done) {  // the last request was a Hello that failed
-    m.disconnect();
-    m.connect();
-    m.setup_request(hello_request());
+    m.reconnect_as_producer();
   }
-  if (m.session->client().hello_done) m.restore();
-  m.send_frame(envelope);
+  std::optional<std::string> live;
+  if (m.session->client().hello_done) {
+    m.restore();
+    live = substitute_placeholders(envelope, m.live_ids());
+  }
+  m.send_frame(live ? *live : envelope);
   if (one_way) {
     m.send_frame(probe_request());
     out.frames = m.run_until([](const std::vector<std::string>& f) {

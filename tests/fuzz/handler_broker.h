@@ -8,6 +8,14 @@
 // Setup (through the same session, as a client would): topics kTopic (4 partitions) and
 // kSmallTopic (1), the consumer-group config kGroup, and a few records in kTopic. A topic or the
 // group config that a request deleted is created again before the next request.
+//
+// Live ids for the placeholders of tests/fuzz/placeholders.h, also through the session and made
+// when a request first needs them: member slot 0 is a member of kGroup subscribed to kTopic, slot 1
+// one subscribed to kSmallTopic (JoinGroup, session timeout 5 min); txn slot i is a pending
+// transaction of kProducerGroup on kTopic partition i (SendHalf, one record). Before each use the
+// fixture checks, in process, that the member is still in the group (it leaves with its
+// connection, by a LeaveGroup or by expiry) and that the transaction is still pending on the topic
+// as it is now (a request may have resolved it, or deleted the topic); if not, it makes a new one.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,7 +43,8 @@ class HandlerBroker {
     size_t stale = 0;                 // frames that arrived after the previous exchange ended
   };
 
-  // Sends one Envelope (which the caller has verified) as one frame and runs the broker until it
+  // Sends one Envelope (which the caller has verified) as one frame, its placeholders replaced by
+  // live ids (unchanged if it has none, or on a fresh connection), and runs the broker until it
   // is answered: until a frame other than a broker-initiated CheckTransactionRequest came back,
   // then whatever is immediately ready. A fetch parked in a long poll is released by moving the
   // clock 30 s on and waking the long polls. `one_way` (a CheckTransactionResponse): a probe

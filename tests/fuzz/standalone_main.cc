@@ -6,6 +6,9 @@
 //   fuzz_<target>_short --write-seeds DIR         write the seed corpus for libFuzzer
 //   fuzz_<target>_short --replay FILE...          run the target on saved inputs (e.g. crashes)
 //
+// A target may define tidemq_fuzz_standalone_done(): it is called after a full run (not
+// --replay) and fails the run when it returns non-zero (fuzz_handlers: its answer summary).
+//
 // On a crash or failed invariant the current input is written to
 // ./crash-<target>-standalone.bin before the process dies.
 #include <fcntl.h>
@@ -27,6 +30,8 @@
 #include "tests/fuzz/fuzz_seeds.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+// Optional (weak): a target's end-of-run report and check.
+extern "C" int tidemq_fuzz_standalone_done() __attribute__((weak));
 
 #ifndef TIDEMQ_FUZZ_TARGET
 #error "define TIDEMQ_FUZZ_TARGET to the target's name"
@@ -220,6 +225,10 @@ int main(int argc, char** argv) {
         pool[n_seeds + m.next() % 256] = std::move(in);
       }
     }
+  }
+  if (tidemq_fuzz_standalone_done != nullptr && tidemq_fuzz_standalone_done() != 0) {
+    std::fprintf(stderr, "fuzz_%s_short: the target's end-of-run check failed\n", kTarget);
+    return 1;
   }
   std::printf("fuzz_%s_short: %zu executions (seed %llu), no failures\n", kTarget, executions,
               static_cast<unsigned long long>(rng_seed));
