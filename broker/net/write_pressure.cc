@@ -72,12 +72,15 @@ bool WritePressure::wait(const std::shared_ptr<Session>& session) {
   return true;
 }
 
-bool WritePressure::admit_out_of_turn(size_t bytes, bool light) {
+bool WritePressure::admit_out_of_turn(size_t bytes) {
   if (!pacing_.load(std::memory_order_relaxed)) return true;
-  // Latency pacing never holds a light request back (it paces the others for it).
-  if (light && !ingest_pacing_.load(std::memory_order_relaxed)) return true;
+  // Latency pacing never holds a small one back (it paces the others for light producers; a new
+  // connection is not known to be light yet, and its first requests must not queue behind the
+  // flood either).
+  const bool small = bytes <= ProduceMeter::kLightRequestBytes;
+  if (small && !ingest_pacing_.load(std::memory_order_relaxed)) return true;
   std::lock_guard lock(mu_);
-  if (latency_.pacing() && !light) return false;
+  if (latency_.pacing() && !small) return false;
   if (pace_.pacing() && bytes > pace_.burst_bytes()) return false;
   pace_admitted(bytes, now_us());
   return true;

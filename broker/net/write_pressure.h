@@ -101,11 +101,11 @@ class WritePressure {
     return !paused() && !pacing_.load(std::memory_order_relaxed) && pending_() <= options_.max_pending_bytes;
   }
   // Whether a produce of `bytes` that is its connection's only request in flight may be appended
-  // now, ahead of parked ones ("fairness" above). Always, unless pacing is on; then only a light
-  // producer's (`light`: ProduceMeter) under latency pacing, and only one of at most the pace's
-  // burst under ingest pacing (a light producer, not a flood's batch; its bytes are charged to
-  // the paces). Any thread.
-  bool admit_out_of_turn(size_t bytes, bool light);
+  // now, ahead of parked ones ("fairness" above). Always, unless pacing is on; then only a small
+  // one: at most ProduceMeter::kLightRequestBytes under latency pacing, at most the pace's burst
+  // under ingest pacing (a light producer's, not a flood's batch; its bytes are charged to the
+  // paces). Any thread.
+  bool admit_out_of_turn(size_t bytes);
   // A light producer's produce arrived: latency pacing is on while they keep coming. Hot path:
   // one relaxed store.
   void note_light() { light_at_us_.store(now_us(), std::memory_order_relaxed); }

@@ -212,17 +212,19 @@ void produce(Services& s, Request& r) {
   }
   // This connection produces: from now on it stops being read under write back-pressure while
   // it waits for an answer.
-  r.responder.session().hold_writes();
   Session& session = r.responder.session();
+  session.hold_writes();
   const bool only_request = session.inflight() == 1;
-  const bool light = only_request && session.client().produce.light_after(r.frame.size(), s.clock.monotonic_ms());
-  if (light) s.pressure.note_light();
+  // A light producer (one small request at a time, ~1 MiB/s or less) turns latency pacing on.
+  if (only_request && session.client().produce.light_after(r.frame.size(), s.clock.monotonic_ms())) {
+    s.pressure.note_light();
+  }
   if (s.pressure.admits_now()) {
     admitted(s, *req, r.responder);
     return;
   }
   // Its only request in flight goes in even under back-pressure (WritePressure, "fairness").
-  if (only_request && s.pressure.admit_out_of_turn(r.frame.size(), light)) {
+  if (only_request && s.pressure.admit_out_of_turn(r.frame.size())) {
     admitted(s, *req, r.responder);
     return;
   }

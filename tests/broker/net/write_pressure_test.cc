@@ -236,8 +236,8 @@ TEST_CASE("ingest pacing: from 6 level-0 files, admission follows the pace; smal
   // A connection's only request in flight goes in out of turn if it is small (at most 10 ms of
   // the pace: 750 bytes), and its bytes are charged.
   f.clock.advance_ms(10);
-  CHECK_FALSE(f.pressure->admit_out_of_turn(751, /*light=*/false));
-  CHECK(f.pressure->admit_out_of_turn(750, false));
+  CHECK_FALSE(f.pressure->admit_out_of_turn(751));
+  CHECK(f.pressure->admit_out_of_turn(750));
   f.submit(4, 750);
   f.run();
   CHECK(f.log.size() == 3);
@@ -248,7 +248,7 @@ TEST_CASE("ingest pacing: from 6 level-0 files, admission follows the pace; smal
   CHECK(f.log == v({"admit 1", "admit 2", "admit 3", "admit 4"}));
   CHECK_FALSE(f.pressure->stats().pacing);
   CHECK(f.pressure->admits_now());
-  CHECK(f.pressure->admit_out_of_turn(1u << 30, false));  // without pacing, any size
+  CHECK(f.pressure->admit_out_of_turn(1u << 30));  // without pacing, any size
 }
 
 TEST_CASE("latency pacing: while a light producer is active, slow rounds pace the others; light requests go in at once") {
@@ -270,9 +270,10 @@ TEST_CASE("latency pacing: while a light producer is active, slow rounds pace th
   CHECK(st.latency_pace_bytes_per_sec == 50'000);
   CHECK(f.pressure->round_cap() == 4096);  // the writer's rounds are capped while it is active
   CHECK_FALSE(f.pressure->admits_now());
-  // The light producer's request goes in at once; another connection's only request does not.
-  CHECK(f.pressure->admit_out_of_turn(100, /*light=*/true));
-  CHECK_FALSE(f.pressure->admit_out_of_turn(100, false));
+  // A small only-request (a light producer's, or a new connection's) goes in at once; a large
+  // one does not.
+  CHECK(f.pressure->admit_out_of_turn(ProduceMeter::kLightRequestBytes));
+  CHECK_FALSE(f.pressure->admit_out_of_turn(ProduceMeter::kLightRequestBytes + 1));
 
   // The others pay for their bytes in time: 500 bytes take 10 ms at the pace; 10 ms of credit.
   f.submit(1, 500);
