@@ -28,8 +28,8 @@
 // - Latency pacing (LatencyPace): while a light producer is active (note_light(): a produce that
 //   is its connection's only request in flight, from a connection ProduceMeter calls light), the
 //   others are admitted at a rate that keeps the writer's rounds under Options::latency.target_us,
-//   in the same way, and the writer's rounds are capped (round_cap()); light requests go in at
-//   once.
+//   in the same way, and the writer's rounds are capped (round_cap()); a small only-request in
+//   flight still goes in at once (admit_out_of_turn()).
 //
 // Bounds (N = connections that have produced, F = --max-frame-bytes, T = --io-threads):
 //   pending <= max_pending_bytes + T * F  (each io thread may be admitting one request when the
