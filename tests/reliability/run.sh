@@ -43,7 +43,7 @@
 #       members all talking through the proxy (T1p's faults), no broker kills: T4's counters.
 #   T7  floods (t7_flood.py): a half-message flood refused at --max-half-messages, a produce flood
 #       with no consumer within its memory bounds and without errors, a light victim producer's
-#       p99 reported (--long: must stay under max(2 x alone, alone + 20 ms); open, see README).
+#       p99 reported (--long: must stay under max(2 x alone, alone + 20 ms)).
 #   T9  hostile network (t9_hostile.py): huge length prefixes, slow-loris, a consumer that never
 #       reads, a connection storm — each bounded; T9c: each check fails with its guard loosened.
 set -euo pipefail
