@@ -17,7 +17,7 @@ void IngestPace::on_round(size_t written, int level0_files, int64_t now_us) {
   } else if (!pacing_) {
     pacing_ = true;
     rate_ = options_.decrease * measured;
-    paid_until_us_ = now_us - options_.burst_us;
+    credit_.start(now_us, options_.burst_us);
   } else if (level0_files > files_) {
     rate_ = options_.decrease * std::min(rate_, measured);
   } else {
@@ -31,13 +31,12 @@ void IngestPace::on_round(size_t written, int level0_files, int64_t now_us) {
 
 void IngestPace::admitted(size_t bytes, int64_t now_us) {
   if (!pacing_) return;
-  paid_until_us_ = std::max(paid_until_us_, now_us - options_.burst_us) +
-                   static_cast<int64_t>(static_cast<double>(bytes) * 1e6 / rate_);
+  credit_.pay(bytes, rate_, now_us, options_.burst_us);
 }
 
 int64_t IngestPace::wait_us(int64_t now_us) const {
   if (!pacing_) return 0;
-  return std::max<int64_t>(0, paid_until_us_ - now_us);
+  return credit_.wait_us(now_us);
 }
 
 }  // namespace tidemq::broker

@@ -21,6 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "broker/net/pace_credit.h"
+
 namespace tidemq::broker {
 
 struct IngestPaceOptions {
@@ -55,7 +57,7 @@ class IngestPace {
   uint64_t written_since_ = 0;
   bool pacing_ = false;
   double rate_ = 0;
-  int64_t paid_until_us_ = 0;  // admitted bytes are paid for up to here
+  PaceCredit credit_;  // while pacing
 };
 
 }  // namespace tidemq::broker

@@ -46,7 +46,7 @@ void LatencyPace::end_interval(int64_t now_us) {
     if (slow) {  // a light producer waits on slow rounds: pace the others
       pacing_ = true;
       rate_ = std::max(measured * cut, options_.min_bytes_per_sec);
-      paid_until_us_ = now_us - options_.burst_us;
+      credit_.start(now_us, options_.burst_us);
     }
   } else if (slow) {
     rate_ = std::max(std::min(rate_, measured) * cut, options_.min_bytes_per_sec);
@@ -63,13 +63,12 @@ void LatencyPace::end_interval(int64_t now_us) {
 
 void LatencyPace::admitted(size_t bytes, int64_t now_us) {
   if (!pacing_) return;
-  paid_until_us_ = std::max(paid_until_us_, now_us - options_.burst_us) +
-                   static_cast<int64_t>(static_cast<double>(bytes) * 1e6 / rate_);
+  credit_.pay(bytes, rate_, now_us, options_.burst_us);
 }
 
 int64_t LatencyPace::wait_us(int64_t now_us) const {
   if (!pacing_) return 0;
-  return std::max<int64_t>(0, paid_until_us_ - now_us);
+  return credit_.wait_us(now_us);
 }
 
 }  // namespace tidemq::broker

@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "broker/net/pace_credit.h"
+
 namespace tidemq::broker {
 
 // One connection's produce rate, in windows of kWindowMs: whether it is a light producer. A new
@@ -96,7 +98,7 @@ class LatencyPace {
   int64_t interval_slowest_us_ = 0;
   bool pacing_ = false;
   double rate_ = 0;
-  int64_t paid_until_us_ = 0;  // admitted bytes are paid for up to here
+  PaceCredit credit_;  // while pacing
 };
 
 }  // namespace tidemq::broker

@@ -78,26 +78,15 @@ asio::awaitable<void> Session::read_loop() {
       // out or the store's writer catches up. A write-pressure pause registers for its wake-up
       // first; both happen on the strand, so the posted wake-up cannot run before the wait.
       if (!paused_by_inflight() && !pressure_->wait(self)) continue;  // pressure just ended
-      reader_paused_ = true;
-      asio::error_code ec;
-      co_await resume_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      reader_paused_ = false;
-      // The peer was not slow or idle while we did not read: restart its clocks.
-      last_activity_ms_ = clock_.monotonic_ms();
-      if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
+      co_await wait_without_reading(resume_signal_);
       continue;
     }
     if (muted_until_ms_ != 0) {  // mute_for(): no frame before the time is up
       const int64_t left = muted_until_ms_ - clock_.monotonic_ms();
       muted_until_ms_ = 0;
       if (left > 0) {
-        reader_paused_ = true;
         mute_timer_.expires_after(std::chrono::milliseconds(left));
-        asio::error_code ec;
-        co_await mute_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        reader_paused_ = false;
-        last_activity_ms_ = clock_.monotonic_ms();
-        if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
+        co_await wait_without_reading(mute_timer_);
         continue;
       }
     }
@@ -133,6 +122,16 @@ asio::awaitable<void> Session::read_loop() {
       frame_started_ms_ = last_activity_ms_;
     }
   }
+}
+
+asio::awaitable<void> Session::wait_without_reading(asio::steady_timer& timer) {
+  reader_paused_ = true;
+  asio::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  reader_paused_ = false;
+  // The peer was not slow or idle while we did not read: restart its clocks.
+  last_activity_ms_ = clock_.monotonic_ms();
+  if (frame_started_ms_ != 0) frame_started_ms_ = last_activity_ms_;
 }
 
 asio::awaitable<void> Session::write_loop() {

@@ -102,6 +102,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   asio::awaitable<void> read_loop();
+  // Waits on `timer` without reading (no deadline runs meanwhile), then restarts the peer's
+  // idle and slow-frame clocks. Strand.
+  asio::awaitable<void> wait_without_reading(asio::steady_timer& timer);
   asio::awaitable<void> write_loop();
   asio::awaitable<void> watchdog();
   struct OutFrame {
