@@ -7,6 +7,7 @@
 #     --seconds N   N s per target
 #     TARGET        frame_decoder, record_batch, envelope, handlers (default: all)
 #
+# Every target gets the dictionary tests/fuzz/tidemq.dict (-dict=).
 # Environment: BUILD_DIR (default <repo>/build-fuzz), JOBS (build parallelism, default 2).
 # Corpora persist in $BUILD_DIR/fuzz-corpus/<target> (seeded from the standalone driver's
 # seeds); crashes are written to $BUILD_DIR/fuzz-artifacts/<target>/. One fuzzing process at a
@@ -51,7 +52,7 @@ for t in "${targets[@]}"; do
   "$build/tests/fuzz_${t}_short" --write-seeds "$corpus" >/dev/null
   echo "=== fuzz_$t: $seconds s (corpus $corpus)"
   if ! "$build/fuzz/fuzz_$t" "$corpus" -max_total_time="$seconds" -print_final_stats=1 \
-      -artifact_prefix="$artifacts/" -max_len=65536 -rss_limit_mb=2048; then
+      -dict="$root/tests/fuzz/tidemq.dict" -artifact_prefix="$artifacts/" -max_len=65536 -rss_limit_mb=2048; then
     failed+=("$t")
     echo "=== fuzz_$t FAILED: see $artifacts/" >&2
   fi
