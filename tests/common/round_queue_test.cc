@@ -25,7 +25,9 @@ const Q::FairShare kShare{
       if (e.key < 0) return std::nullopt;
       return static_cast<uint64_t>(e.key);
     },
-    [](const E& e) { return e.bytes; }};
+    [](const E& e) { return e.bytes; },
+    nullptr,  // no round cap
+    0};
 
 // Queues `entries` (an entry named "job..." is posted as a job), stops the queue and runs it on
 // this thread until it is empty; returns the rounds as lists of names, a job as its own round.
