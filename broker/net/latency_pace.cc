@@ -6,8 +6,10 @@ namespace tidemq::broker {
 
 bool ProduceMeter::light_after(size_t bytes, int64_t now_ms) {
   if (window_at_ms_ < 0) window_at_ms_ = now_ms;
-  if (const int64_t elapsed = now_ms - window_at_ms_; elapsed >= kWindowMs) {
-    previous_bytes_ = elapsed < 2 * kWindowMs ? static_cast<int64_t>(window_bytes_) : 0;  // a silent window: 0
+  if (now_ms - window_at_ms_ >= kWindowMs) {
+    // The last window with produces, however long ago: a connection whose reads the broker paused
+    // (write back-pressure) is not light because its first request after the pause is alone.
+    previous_bytes_ = static_cast<int64_t>(window_bytes_);
     window_at_ms_ = now_ms;
     window_bytes_ = 0;
   }

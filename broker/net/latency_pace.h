@@ -43,14 +43,14 @@ class ProduceMeter {
   static constexpr uint64_t kLightBytesPerWindow = 100u << 10;  // ~1 MiB/s
 
   // Counts a produce of `bytes` at `now_ms`; true if the connection is light: this request is at
-  // most kLightRequestBytes, and the previous window and this one so far together carried at
-  // most kLightBytesPerWindow.
+  // most kLightRequestBytes, and the previous window with produces and this one so far together
+  // carried at most kLightBytesPerWindow.
   bool light_after(size_t bytes, int64_t now_ms);
 
  private:
   int64_t window_at_ms_ = -1;  // the current window began here (-1: no produce yet)
   uint64_t window_bytes_ = 0;
-  int64_t previous_bytes_ = -1;  // the window before (-1: none yet)
+  int64_t previous_bytes_ = -1;  // the last window before this one (-1: none yet)
 };
 
 struct LatencyPaceOptions {

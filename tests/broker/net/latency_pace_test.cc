@@ -132,8 +132,8 @@ TEST_CASE("ProduceMeter: light after a full window under ~1 MiB/s in small reque
   ProduceMeter flood;  // 60 KB every 10 ms: 6 MB/s
   for (int64_t ms = 0; ms < 3000; ms += 10) CHECK_FALSE(flood.light_after(60'000, ms));
 
-  ProduceMeter slowed;  // a flood that stopped: light after a silent window
-  for (int64_t ms = 0; ms < 100; ms += 10) slowed.light_after(60'000, ms);
-  CHECK_FALSE(slowed.light_after(300, 100));  // the previous window carried 600 KB
-  CHECK(slowed.light_after(300, 350));        // more than two windows later: the one before was silent
+  ProduceMeter paused;  // a flood whose reads the broker paused: its next request is alone
+  for (int64_t ms = 0; ms < 100; ms += 10) paused.light_after(60'000, ms);
+  CHECK_FALSE(paused.light_after(300, 5'000));  // seconds later: the last window with produces carried 600 KB
+  CHECK(paused.light_after(300, 5'100));        // a light window since: light
 }
