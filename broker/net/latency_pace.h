@@ -10,7 +10,7 @@
 // so that rounds stay short keeps the light producer's wait to about two short rounds.
 //
 // Who is light: a produce that is its connection's only request in flight, from a connection that
-// produced less than ~1 MiB/s over the last 100–200 ms and in small requests
+// produced at most ~1 MiB/s (its current 100 ms window and the last one before) in small requests
 // (ProduceMeter below; the produce handler calls WritePressure::note_light). Pacing is on only
 // while a light producer was seen within `active_us`; with no light producer (a bulk load, a
 // benchmark) rounds are as long as the flood makes them and nothing here waits.
