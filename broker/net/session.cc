@@ -256,13 +256,20 @@ void Session::close_over_cap(size_t unsent) {
 
 void Session::close(std::string reason) {
   auto self = shared_from_this();
-  asio::post(strand_, [self, reason = std::move(reason)] {
+  auto begin_close = [self, reason = std::move(reason)] {
     if (self->closing_) return;
     self->closing_ = true;
     logging::get("net")->debug("session {} closing: {}", self->id_, reason);
     self->write_signal_.cancel();
     self->resume_signal_.cancel();
-  });
+  };
+  // On the strand (a handler refusing the stream, from the reader's on_frame) it takes effect at
+  // once: the reader takes no further frame, not even one that came in the same read.
+  if (strand_.running_in_this_thread()) {
+    begin_close();
+  } else {
+    asio::post(strand_, std::move(begin_close));
+  }
 }
 
 void Session::stop_reading() {

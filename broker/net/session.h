@@ -72,7 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Counts one received frame as answered without sending anything (a client's reply to a
   // broker-initiated request). Thread-safe.
   void request_done();
-  // Writes what is queued, then closes. Thread-safe, idempotent.
+  // Writes what is queued, then closes. Thread-safe, idempotent. Called on the strand (from the
+  // FrameHandler), the reader takes no further frame, even one already read.
   void close(std::string reason);
   // Stops reading new requests (shutdown phase 1). Thread-safe.
   void stop_reading();

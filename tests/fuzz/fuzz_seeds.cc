@@ -1,6 +1,7 @@
 #include "tests/fuzz/fuzz_seeds.h"
 
 #include <random>
+#include <set>
 
 #include "common/coding.h"
 #include "common/framing.h"
@@ -236,6 +237,50 @@ std::vector<std::string> handler_seeds(std::mt19937_64& rng) {
   return out;
 }
 
+// fuzz_raw_broker's format: a flags byte (bits 0-5: write size, 0 = one write; 0x40: Hello
+// first; 0x80: EOF at the end), then the bytes as they go on the wire. The first request of each
+// body type in handler_seeds() framed, and each also with a bad length prefix, truncated, and
+// followed by garbage; plus a pipeline of requests, a request after an invalid frame, and bad
+// headers.
+std::vector<std::string> raw_broker_seeds(std::mt19937_64& rng) {
+  std::vector<std::string> requests;  // the first of each request body type
+  std::set<wire::Body> types;
+  for (std::string& env : handler_seeds(rng)) {
+    const wire::Body type = wire::GetEnvelope(env.data())->body_type();
+    const std::string_view name = wire::EnumNameBody(type);
+    const bool request = name.size() > 7 && name.substr(name.size() - 7) == "Request";
+    if ((request || type == wire::Body::CheckTransactionResponse) && types.insert(type).second) {
+      requests.push_back(std::move(env));
+    }
+  }
+  auto flags = [&rng](bool hello, bool eof = false, bool one_write = false) {
+    const uint8_t write_size = one_write || rng() % 2 == 0 ? 0 : static_cast<uint8_t>(1 + rng() % 63);
+    return std::string(1, static_cast<char>(write_size | (hello ? 0x40 : 0) | (eof ? 0x80 : 0)));
+  };
+  std::vector<std::string> out;
+  std::string pipeline;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const std::string frame = framing::encode_frame(requests[i]);
+    const uint32_t len = static_cast<uint32_t>(requests[i].size());
+    const bool hello = i % 8 != 0;  // mostly past a Hello: the requests reach their handlers
+    out.push_back(flags(hello) + frame);
+    const uint32_t bad_lengths[] = {len + 1 + static_cast<uint32_t>(rng() % 8), len - 1 - static_cast<uint32_t>(rng() % 4),
+                                    0, framing::kDefaultMaxFrameBytes + 1};
+    out.push_back(flags(hello) + header(bad_lengths[i % 4]) + requests[i]);
+    out.push_back(flags(hello, i % 2 == 0) + frame.substr(0, 1 + rng() % (frame.size() - 1)));  // truncated
+    std::string garbage(1 + rng() % 32, '\0');
+    for (auto& c : garbage) c = static_cast<char>(rng());
+    out.push_back(flags(hello) + frame + garbage);
+    if (i % 4 == 0) pipeline += frame;
+  }
+  out.push_back(flags(true) + pipeline);
+  // One write: the session reads both frames at once (a request after the bad one was answered).
+  out.push_back(flags(true, false, true) + framing::encode_frame("not an envelope") + framing::encode_frame(requests[0]));
+  out.push_back(flags(false) + header(0xFFFFFFFF) + "tail");
+  out.push_back(flags(true, true) + framing::encode_frame(requests[0]) + header(1u << 20) + "partial");
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed) {
@@ -244,6 +289,7 @@ std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed) {
   if (target == "record_batch") return batch_seeds(rng);
   if (target == "envelope") return envelope_seeds();
   if (target == "handlers") return handler_seeds(rng);
+  if (target == "raw_broker") return raw_broker_seeds(rng);
   return {};
 }
 

@@ -9,7 +9,8 @@
 
 namespace tidemq::fuzz {
 
-// Seeds for "frame_decoder", "record_batch" or "envelope"; empty for an unknown name.
+// Seeds for "frame_decoder", "record_batch", "envelope", "handlers" or "raw_broker"; empty for an
+// unknown name.
 std::vector<std::string> seeds_for(std::string_view target, uint64_t rng_seed = 1);
 
 }  // namespace tidemq::fuzz

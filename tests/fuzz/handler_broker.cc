@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,7 +51,13 @@ std::string hello_request() {
   fb::FlatBufferBuilder fbb;
   auto body = wire::CreateHelloRequestDirect(fbb, "fuzz", wire::ClientKind::PRODUCER, kProtocolVersion,
                                              std::string(HandlerBroker::kProducerGroup).c_str());
-  return finish(fbb, 1, wire::Body::HelloRequest, body.Union());
+  return finish(fbb, HandlerBroker::kHelloId, wire::Body::HelloRequest, body.Union());
+}
+
+std::string admin_hello_request() {
+  fb::FlatBufferBuilder fbb;
+  auto body = wire::CreateHelloRequestDirect(fbb, "fuzz-probe", wire::ClientKind::ADMIN, kProtocolVersion);
+  return finish(fbb, HandlerBroker::kHelloId, wire::Body::HelloRequest, body.Union());
 }
 
 std::string create_topic_request(std::string_view name, uint32_t partitions) {
@@ -124,10 +131,17 @@ struct HandlerBroker::Impl {
   std::unique_ptr<BrokerCore> core;  // its io_context runs on the fuzzing thread only
   SessionLimits limits;
 
-  std::shared_ptr<Session> session;
-  int fd = -1;  // the client's end of the socketpair
+  // A client connection: a Session on one end of a socketpair, the harness on the other.
+  struct Conn {
+    std::shared_ptr<Session> session;
+    int fd = -1;         // the client's end of the socketpair
+    int server_fd = -1;  // the session's end (its socket owns it): read only while it is open
+    framing::FrameDecoder decoder{64u << 20};
+    size_t answers = 0;  // frames read from it (raw connections: after the Hello's answer)
+  };
+  Conn conn;  // the fixture's connection (exchange())
+  Conn raw;   // fuzz_raw_broker's connection; no session when none is open
   uint64_t next_session_id = 1;
-  framing::FrameDecoder decoder{64u << 20};
 
   // The live ids behind the placeholders (tests/fuzz/placeholders.h), made when first needed and
   // checked before each use: a member leaves with its connection, expires, or a request makes it
@@ -144,12 +158,25 @@ struct HandlerBroker::Impl {
   ~Impl();
 
   asio::io_context& io() { return core->executors->io(); }
-  void connect();
-  void disconnect();
+  Conn open_conn();
+  // Closes `c` from the client's side and waits until its session is closed.
+  void close_conn(Conn& c);
+  void connect() { conn = open_conn(); }
+  void disconnect() { close_conn(conn); }
   // A new connection whose Hello is the fixture's (a transactional producer of kProducerGroup).
   void reconnect_as_producer();
-  void send_frame(std::string_view payload);
-  void drain(std::vector<std::string>& out);
+  void send_frame(std::string_view payload) { send_bytes(conn, framing::encode_frame(payload)); }
+  // Writes all of `bytes` to `c`, running the broker while the socket is full. Returns false if
+  // the broker closed the connection first (the rest is not written).
+  bool send_bytes(Conn& c, std::string_view bytes);
+  void drain(Conn& c, std::vector<std::string>& out);
+  void drain(std::vector<std::string>& out) { drain(conn, out); }
+  // One step of the broker: runs a ready handler or waits up to 2 ms for one; after two idle
+  // steps with a fetch parked in a long poll, moves the clock past its wait and wakes it.
+  void step(int& idle);
+  // Runs the broker until `done()` or until the raw session closed; aborts after 30 s.
+  template <typename Done>
+  HandlerBroker::RawRead run_raw(Done done, const char* what);
   // Runs the broker until `done(frames)`; releases long polls when nothing else is happening.
   template <typename Done>
   std::vector<std::string> run_until(Done done);
@@ -190,6 +217,7 @@ HandlerBroker::Impl::Impl() {
 
 HandlerBroker::Impl::~Impl() {
   // Broker::stop()'s order, without the listener.
+  close_conn(raw);
   disconnect();
   core->long_poll->wake_all();
   core->txn->stop();
@@ -199,35 +227,38 @@ HandlerBroker::Impl::~Impl() {
   core.reset();
 }
 
-void HandlerBroker::Impl::connect() {
+HandlerBroker::Impl::Conn HandlerBroker::Impl::open_conn() {
   int fds[2];
   TIDEMQ_FUZZ_CHECK(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
-  fd = fds[1];
-  TIDEMQ_FUZZ_CHECK(::fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+  Conn c;
+  c.fd = fds[1];
+  c.server_fd = fds[0];
+  TIDEMQ_FUZZ_CHECK(::fcntl(c.fd, F_SETFL, O_NONBLOCK) == 0);
   // The session's Socket is a tcp::socket; Asio does not check the family of an assigned fd, and
   // every call the session makes (recvmsg, sendmsg, shutdown) works on a stream socketpair.
   Session::Socket socket(io());
   socket.assign(asio::ip::tcp::v4(), fds[0]);
-  session = std::make_shared<Session>(std::move(socket), next_session_id++, *core->dispatcher, limits, clock,
-                                      core->pressure.get());
-  core->sessions.add(session);
-  session->start();
-  decoder = framing::FrameDecoder(64u << 20);
+  c.session = std::make_shared<Session>(std::move(socket), next_session_id++, *core->dispatcher, limits, clock,
+                                        core->pressure.get());
+  core->sessions.add(c.session);
+  c.session->start();
+  return c;
 }
 
-void HandlerBroker::Impl::disconnect() {
-  if (!session) return;
-  session->close("fuzz harness: next connection");
-  ::shutdown(fd, SHUT_RDWR);
+void HandlerBroker::Impl::close_conn(Conn& c) {
+  if (!c.session) return;
+  c.session->close("fuzz harness: next connection");
+  ::shutdown(c.fd, SHUT_RDWR);
   auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  while (!session->closed()) {
+  while (!c.session->closed()) {
     io().run_one_for(std::chrono::milliseconds(5));
     TIDEMQ_FUZZ_CHECK(std::chrono::steady_clock::now() < deadline && "the session did not close");
   }
   io().poll();
-  session.reset();
-  ::close(fd);
-  fd = -1;
+  c.session.reset();
+  ::close(c.fd);
+  c.fd = -1;
+  c.server_fd = -1;
 }
 
 void HandlerBroker::Impl::reconnect_as_producer() {
@@ -236,29 +267,47 @@ void HandlerBroker::Impl::reconnect_as_producer() {
   setup_request(hello_request());
 }
 
-void HandlerBroker::Impl::send_frame(std::string_view payload) {
-  std::string bytes = framing::encode_frame(payload);
-  std::string_view rest = bytes;
-  std::vector<std::string> ignored;
+bool HandlerBroker::Impl::send_bytes(Conn& c, std::string_view rest) {
   while (!rest.empty()) {
-    ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+    ssize_t n = ::send(c.fd, rest.data(), rest.size(), MSG_NOSIGNAL);
     if (n > 0) {
       rest.remove_prefix(static_cast<size_t>(n));
       continue;
     }
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {  // the broker closed the connection
+      TIDEMQ_FUZZ_CHECK(c.session->closed());
+      return false;
+    }
     TIDEMQ_FUZZ_CHECK(n < 0 && errno == EAGAIN);  // the session reads while we wait
     io().run_one_for(std::chrono::milliseconds(1));
   }
+  return true;
 }
 
-void HandlerBroker::Impl::drain(std::vector<std::string>& out) {
+void HandlerBroker::Impl::drain(Conn& c, std::vector<std::string>& out) {
   char buf[64 * 1024];
   for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
     if (n <= 0) break;
-    TIDEMQ_FUZZ_CHECK(decoder.feed(std::string_view(buf, static_cast<size_t>(n))).is_ok());
+    // The broker's frames: a length prefix (never 0, never past the cap) and that many bytes.
+    TIDEMQ_FUZZ_CHECK(c.decoder.feed(std::string_view(buf, static_cast<size_t>(n))).is_ok());
   }
-  while (auto frame = decoder.next()) out.push_back(std::move(*frame));
+  while (auto frame = c.decoder.next()) {
+    out.push_back(std::move(*frame));
+    ++c.answers;
+  }
+}
+
+void HandlerBroker::Impl::step(int& idle) {
+  if (io().run_one_for(std::chrono::milliseconds(2)) > 0) {
+    idle = 0;
+  } else if (++idle >= 2 && core->long_poll->waiting() > 0) {
+    // A fetch waits for data or tokens: let its time pass (a real-time wait would stall fuzzing).
+    clock.advance_ms(kLongPollStepMs);
+    (void)core->groups->expire();
+    core->long_poll->wake_all();
+    idle = 0;
+  }
 }
 
 template <typename Done>
@@ -270,16 +319,8 @@ std::vector<std::string> HandlerBroker::Impl::run_until(Done done) {
     drain(frames);
     if (done(frames)) break;
     TIDEMQ_FUZZ_CHECK(std::chrono::steady_clock::now() < deadline && "a request was not answered in 30 s");
-    TIDEMQ_FUZZ_CHECK(!session->closed() && "the broker closed the connection");
-    if (io().run_one_for(std::chrono::milliseconds(2)) > 0) {
-      idle = 0;
-    } else if (++idle >= 2 && core->long_poll->waiting() > 0) {
-      // A fetch waits for data or tokens: let its time pass (a real-time wait would stall fuzzing).
-      clock.advance_ms(kLongPollStepMs);
-      (void)core->groups->expire();
-      core->long_poll->wake_all();
-      idle = 0;
-    }
+    TIDEMQ_FUZZ_CHECK(!conn.session->closed() && "the broker closed the connection");
+    step(idle);
   }
   // What the broker writes right after the answer (a second answer would be a bug).
   io().poll();
@@ -325,7 +366,7 @@ uint64_t HandlerBroker::Impl::live_txn(size_t slot) {
   }
   // SendHalf needs the connection's Hello to name a producer group: after a fuzzed Hello that
   // named none (or another), the request goes on a connection of the fixture's instead.
-  if (session->client().producer_group != kProducerGroup) reconnect_as_producer();
+  if (conn.session->client().producer_group != kProducerGroup) reconnect_as_producer();
   h.txn_id = next_txn_id++;
   h.topic_id = topic->topic_id;
   setup_request(send_half_request(h.txn_id, static_cast<uint32_t>(slot % topic->partitions), clock.now_ms()));
@@ -353,11 +394,11 @@ HandlerBroker::Exchange HandlerBroker::exchange(std::string_view envelope, bool 
   if (fresh_session) {
     m.disconnect();
     m.connect();
-  } else if (!m.session->client().hello_done) {  // the last request was a Hello that failed
+  } else if (!m.conn.session->client().hello_done) {  // the last request was a Hello that failed
     m.reconnect_as_producer();
   }
   std::optional<std::string> live;
-  if (m.session->client().hello_done) {
+  if (m.conn.session->client().hello_done) {
     m.restore();
     live = substitute_placeholders(envelope, m.live_ids());
   }
@@ -378,6 +419,143 @@ HandlerBroker::Exchange HandlerBroker::exchange(std::string_view envelope, bool 
     return false;
   });
   return out;
+}
+
+// --- Raw connections (fuzz_raw_broker) ---
+
+std::string HandlerBroker::hello_envelope() { return hello_request(); }
+
+template <typename Done>
+HandlerBroker::RawRead HandlerBroker::Impl::run_raw(Done done, const char* what) {
+  RawRead out;
+  const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  int idle = 0;
+  for (;;) {
+    drain(raw, out.frames);
+    if (raw.session->closed()) {
+      io().poll();  // what the session's close left ready (its registry entry goes)
+      drain(raw, out.frames);
+      out.closed = true;
+      return out;
+    }
+    if (done()) return out;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::fprintf(stderr, "fuzz raw connection: %s in 30 s (in flight: %u)\n", what, raw.session->inflight());
+      TIDEMQ_FUZZ_CHECK(!"the broker hung on a raw connection");
+    }
+    step(idle);
+  }
+}
+
+void HandlerBroker::raw_open(bool hello) {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(!m.raw.session && "a raw connection is open");
+  m.restore();
+  m.raw = m.open_conn();
+  if (!hello) return;
+  TIDEMQ_FUZZ_CHECK(m.send_bytes(m.raw, framing::encode_frame(hello_request())));
+  RawRead r = m.run_raw([&m] { return m.raw.answers > 0; }, "the Hello was not answered");
+  TIDEMQ_FUZZ_CHECK(!r.closed && r.frames.size() == 1);
+  const wire::Envelope& env = parse(r.frames[0]);
+  TIDEMQ_FUZZ_CHECK(env.correlation_id() == kHelloId && env.error() == wire::ErrorCode::NONE);
+  TIDEMQ_FUZZ_CHECK(env.body_type() == wire::Body::HelloResponse);
+  m.raw.answers = 0;  // raw_wait_answers() counts what the raw bytes got
+}
+
+HandlerBroker::RawRead HandlerBroker::raw_write(std::string_view bytes) {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(m.raw.session != nullptr);
+  RawRead out;
+  if (!m.raw.session->closed() && !m.send_bytes(m.raw, bytes)) {
+    m.drain(m.raw, out.frames);
+  }
+  // Taken in: every byte read off the socket (nothing queued on the session's end), nothing in
+  // flight, and no handler ready to run (the poll() is the last step of the check).
+  Session& s = *m.raw.session;
+  const int server_fd = m.raw.server_fd;
+  RawRead r = m.run_raw(
+      [&] {
+        int unread = 0;
+        TIDEMQ_FUZZ_CHECK(::ioctl(server_fd, FIONREAD, &unread) == 0);
+        return unread == 0 && s.inflight() == 0 && s.unsent_bytes() == 0 && m.io().poll() == 0;
+      },
+      "the written bytes were not taken in");
+  out.frames.insert(out.frames.end(), std::make_move_iterator(r.frames.begin()),
+                    std::make_move_iterator(r.frames.end()));
+  out.closed = r.closed;
+  return out;
+}
+
+HandlerBroker::RawRead HandlerBroker::raw_wait_answers(size_t answers) {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(m.raw.session != nullptr);
+  return m.run_raw([&m, answers] { return m.raw.answers >= answers; }, "complete frames were left unanswered");
+}
+
+HandlerBroker::RawRead HandlerBroker::raw_wait_closed() {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(m.raw.session != nullptr);
+  return m.run_raw([] { return false; }, "the broker did not close a connection after a bad frame");
+}
+
+HandlerBroker::RawRead HandlerBroker::raw_shutdown_write() {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(m.raw.session != nullptr);
+  ::shutdown(m.raw.fd, SHUT_WR);
+  return m.run_raw([] { return false; }, "the broker did not close a connection its peer shut down");
+}
+
+HandlerBroker::RawRead HandlerBroker::raw_close() {
+  Impl& m = *impl_;
+  TIDEMQ_FUZZ_CHECK(m.raw.session != nullptr);
+  RawRead out;
+  out.closed = m.raw.session->closed();
+  m.drain(m.raw, out.frames);
+  const uint64_t id = m.raw.session->id();
+  const std::weak_ptr<Session> gone = m.raw.session;
+  m.close_conn(m.raw);
+  // Work the connection's requests started (a DeleteTopic on the blocking pool, a parked fetch)
+  // holds the session until it is done: wait for it, so the next input starts from a quiet
+  // broker, and so a session that is never released (a leak) is caught.
+  const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  int idle = 0;
+  while (!gone.expired()) {
+    TIDEMQ_FUZZ_CHECK(std::chrono::steady_clock::now() < deadline && "a closed session was never released");
+    m.step(idle);
+  }
+  // Every frame the broker wrote was whole: nothing of one is left in the client's decoder.
+  TIDEMQ_FUZZ_CHECK(m.raw.decoder.buffered_bytes() == 0 && "the broker wrote part of a frame");
+  m.raw.decoder = framing::FrameDecoder(64u << 20);
+  m.raw.answers = 0;
+  TIDEMQ_FUZZ_CHECK(m.core->sessions.find(id) == nullptr && "a closed session is still registered");
+  return out;
+}
+
+size_t HandlerBroker::sessions() const { return impl_->core->sessions.size(); }
+uint32_t HandlerBroker::max_frame_bytes() const { return impl_->limits.max_frame_bytes; }
+
+void HandlerBroker::probe() {
+  Impl& m = *impl_;
+  m.restore();
+  Impl::Conn saved = std::move(m.raw);  // the probe borrows the raw connection's slot
+  m.raw = m.open_conn();
+  TIDEMQ_FUZZ_CHECK(m.send_bytes(m.raw, framing::encode_frame(admin_hello_request()) +
+                                            framing::encode_frame(probe_request())));
+  RawRead r = m.run_raw([&m] { return m.raw.answers >= 2; }, "the probe was not answered");
+  TIDEMQ_FUZZ_CHECK(!r.closed && r.frames.size() == 2);
+  const wire::Envelope& hello = parse(r.frames[0]);
+  TIDEMQ_FUZZ_CHECK(hello.correlation_id() == kHelloId && hello.error() == wire::ErrorCode::NONE);
+  const wire::Envelope& list = parse(r.frames[1]);
+  TIDEMQ_FUZZ_CHECK(list.correlation_id() == kProbeId && list.error() == wire::ErrorCode::NONE);
+  const auto* topics = list.body_as_ListTopicsResponse();
+  TIDEMQ_FUZZ_CHECK(topics != nullptr && topics->topics() != nullptr);
+  size_t known = 0;
+  for (const auto* t : *topics->topics()) {
+    known += t->name() && (t->name()->string_view() == kTopic || t->name()->string_view() == kSmallTopic);
+  }
+  TIDEMQ_FUZZ_CHECK(known == 2 && "the probe's ListTopics does not list the fixture's topics");
+  (void)raw_close();
+  m.raw = std::move(saved);
 }
 
 }  // namespace tidemq::fuzz

@@ -16,6 +16,10 @@
 // fixture checks, in process, that the member is still in the group (it leaves with its
 // connection, by a LeaveGroup or by expiry) and that the transaction is still pending on the topic
 // as it is now (a request may have resolved it, or deleted the topic); if not, it makes a new one.
+//
+// fuzz_raw_broker uses the same broker with raw connections of its own, next to the fixture's: a
+// new Session on a new socketpair (the fixture's limits) that the harness writes arbitrary bytes
+// into, unframed and unverified, and a probe connection that checks the broker still serves.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -53,6 +57,48 @@ class HandlerBroker {
   // goes on a connection whose Hello (a transactional producer of kProducerGroup) succeeded.
   // Aborts (a fuzz failure) when nothing comes back within 30 s.
   Exchange exchange(std::string_view envelope, bool one_way, bool fresh_session);
+
+  // --- Raw connections (fuzz_raw_broker). One at a time; exchange() is not used meanwhile. ---
+
+  // The payload (an Envelope) of the Hello raw_open() sends: a transactional producer of
+  // kProducerGroup, correlation id kHelloId.
+  static constexpr uint64_t kHelloId = 1;
+  static std::string hello_envelope();
+  // Re-creates the fixture's topics and group config if a request deleted them, then opens a raw
+  // connection. `hello`: first says Hello (hello_envelope(), framed) on it and waits for its
+  // answer, which must succeed. Aborts if a raw connection is open.
+  void raw_open(bool hello);
+  struct RawRead {
+    std::vector<std::string> frames;  // frames the broker wrote back meanwhile (Envelope payloads)
+    bool closed = false;              // the broker has closed the raw connection
+  };
+  // Writes `bytes` as they are (no framing, no checks) and runs the broker until the session has
+  // taken them in: it closed, or it read every byte written, nothing it took is still in flight
+  // (every complete frame it read was answered, or was one-way) and nothing is ready to run. A
+  // fetch parked in a long poll is released as exchange() does. Stops writing once the broker
+  // closed. Aborts (a hang) after 30 s.
+  RawRead raw_write(std::string_view bytes);
+  // Runs the broker until the raw connection has written at least `answers` frames since it was
+  // opened (not counting the Hello's answer), or closed; aborts after 30 s (complete frames left
+  // unanswered). A muted reader (Session::mute_for) takes its frames only when the mute ends.
+  RawRead raw_wait_answers(size_t answers);
+  // Runs the broker until it closed the raw connection; aborts after 30 s.
+  RawRead raw_wait_closed();
+  // Shuts down the client's write side (EOF mid-stream) and runs until the broker closed.
+  RawRead raw_shutdown_write();
+  // Closes the raw connection from the client's side (if the broker has not) and waits until its
+  // session is closed, gone from the registry and released by everything that held it (work its
+  // requests started, a parked fetch). Aborts if that takes 30 s (a leak), or if the client's
+  // decoder holds part of a frame (the broker wrote a frame only in part).
+  RawRead raw_close();
+  // Sessions in the broker's registry (the fixture's own connection is one).
+  size_t sessions() const;
+  // The sessions' frame cap (SessionLimits::max_frame_bytes: the broker's --max-frame-bytes).
+  uint32_t max_frame_bytes() const;
+  // On a fresh connection: a Hello (an admin client), then a ListTopicsRequest; both must be
+  // answered without error (ListTopicsResponse listing kTopic and kSmallTopic, which are
+  // re-created first if a request deleted them). The connection is closed afterwards.
+  void probe();
 
  private:
   struct Impl;

@@ -5,7 +5,7 @@
 #     --short       30 s per target (default)
 #     --long        10 min per target
 #     --seconds N   N s per target
-#     TARGET        frame_decoder, record_batch, envelope, handlers (default: all)
+#     TARGET        frame_decoder, record_batch, envelope, handlers, raw_broker (default: all)
 #
 # Every target gets the dictionary tests/fuzz/tidemq.dict (-dict=).
 # Environment: BUILD_DIR (default <repo>/build-fuzz), JOBS (build parallelism, default 2).
@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-[[ ${#targets[@]} -gt 0 ]] || targets=(frame_decoder record_batch envelope handlers)
+[[ ${#targets[@]} -gt 0 ]] || targets=(frame_decoder record_batch envelope handlers raw_broker)
 
 command -v clang++ >/dev/null || { echo "clang++ not found (apt-get install clang)" >&2; exit 2; }
 rtdir=$(clang++ -print-resource-dir)/lib/linux

@@ -2,7 +2,11 @@
 // buffer passes a cap"): answers on their way to the session's strand from other threads count
 // too (T9's open finding), so a starved strand cannot pile them up. The io_context is not run
 // while answers are sent, which is what a strand without a core looks like.
+// And a handler's close() (the Dispatcher's answer to a frame that fails the Verifier) stops the
+// reader at once: a frame that came in the same read is not handled (found by fuzz_raw_broker).
 #include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
@@ -12,6 +16,7 @@
 
 #include "broker/net/session.h"
 #include "common/clock.h"
+#include "common/framing.h"
 
 using namespace tidemq;
 using namespace tidemq::broker;
@@ -32,6 +37,20 @@ flatbuffers::DetachedBuffer answer_of(size_t bytes) {
   fbb.Finish(fbb.CreateString(body));
   return fbb.Release();
 }
+
+// Refuses the stream at its first frame, as the Dispatcher refuses one that fails the Verifier:
+// it closes the session from on_frame, on the strand.
+class ClosingHandler final : public FrameHandler {
+ public:
+  void on_frame(const std::shared_ptr<Session>& session, std::string) override {
+    ++frames;
+    session->close("bad frame");
+  }
+  void on_stream_error(const std::shared_ptr<Session>&, const Status&) override { ++stream_errors; }
+  void on_close(Session&) override {}
+  int frames = 0;
+  int stream_errors = 0;
+};
 
 // A session with a 1 MiB outbound cap on an io_context that runs only when the test says so.
 struct Fixture {
@@ -70,4 +89,23 @@ TEST_CASE_FIXTURE(Fixture, "answers under the cap are queued, not dropped") {
   io.run();  // enqueued on the strand: still unsent (no writer runs), now queued, not in transit
   CHECK_FALSE(session->closed());
   CHECK(session->unsent_bytes() == unsent);
+}
+
+TEST_CASE("a session its handler closes takes no further frame, even one from the same read") {
+  asio::io_context io;
+  ClosingHandler handler;
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+  asio::ip::tcp::socket socket(io);
+  socket.assign(asio::ip::tcp::v4(), fds[0]);
+  auto session = std::make_shared<Session>(std::move(socket), 1, handler, SessionLimits{}, Clock::system());
+  // Written before the session reads: its first read takes both frames and the bad header after.
+  const std::string bytes = framing::encode_frame("refused") + framing::encode_frame("next") + std::string(4, '\0');
+  REQUIRE(::write(fds[1], bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  session->start();
+  io.run();  // returns once the session has closed and its coroutines ended
+  CHECK(session->closed());
+  CHECK(handler.frames == 1);
+  CHECK(handler.stream_errors == 0);
+  ::close(fds[1]);
 }
