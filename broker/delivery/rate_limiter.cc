@@ -10,10 +10,19 @@ namespace {
 constexpr double kMilli = 1000.0;  // milli-tokens per token
 // A new bucket starts with at most this much of its rate (the SPEC's default burst).
 constexpr double kInitialFillMs = 100.0;
+constexpr double kMaxWaitMs = 86'400'000.0;
 
 // Bucket size in milli-tokens: rate × burst, but at least one whole token (a 1 msg/s limit with a
 // 100 ms burst must still deliver).
 double capacity(double rate, uint32_t burst_ms) { return std::max(kMilli, rate * burst_ms); }
+
+// Whole tokens in `milli_tokens`, at most `cap`: a huge or infinite rate (a group config may set
+// one) gives more tokens than a uint64_t holds, and converting such a double is undefined.
+uint64_t whole_tokens(double milli_tokens, uint64_t cap) {
+  const double n = milli_tokens / kMilli;
+  if (n <= 0) return 0;
+  return n >= static_cast<double>(cap) ? cap : static_cast<uint64_t>(n);
+}
 
 }  // namespace
 
@@ -65,7 +74,7 @@ uint64_t TokenBucket::available(uint64_t want, int64_t now_ms) {
   refill(now_ms);
   if (!msgs_ready()) return 0;
   if (msg_rate_ <= 0) return want;
-  return std::min(want, static_cast<uint64_t>(msg_tokens_ / kMilli));
+  return whole_tokens(msg_tokens_, want);
 }
 
 uint64_t TokenBucket::available_bytes(int64_t now_ms) {
@@ -73,7 +82,7 @@ uint64_t TokenBucket::available_bytes(int64_t now_ms) {
   refill(now_ms);
   if (!msgs_ready()) return 0;
   if (byte_rate_ <= 0) return std::numeric_limits<uint64_t>::max();
-  return static_cast<uint64_t>(byte_tokens_ / kMilli);
+  return whole_tokens(byte_tokens_, std::numeric_limits<uint64_t>::max());
 }
 
 void TokenBucket::charge(uint64_t msgs, uint64_t bytes, int64_t now_ms) {
@@ -96,7 +105,9 @@ int64_t TokenBucket::wait_ms(int64_t now_ms) {
   if (byte_rate_ > 0 && byte_tokens_ < kMilli) {
     wait = std::max(wait, std::ceil((kMilli - byte_tokens_) / byte_rate_));
   }
-  return static_cast<int64_t>(wait);
+  // A tiny rate (a group config may set 1e-300/s) would wait longer than an int64_t counts: a
+  // day is as good as forever here, and the caller asks again then.
+  return static_cast<int64_t>(std::min(wait, kMaxWaitMs));
 }
 
 RateLimiters::RateLimiters(const Clock& clock) : clock_(clock) {}

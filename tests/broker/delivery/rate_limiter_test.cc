@@ -191,6 +191,20 @@ TEST_CASE("wait_ms says when the next message is due") {
   CHECK(both.wait_ms(now()) == 501);
 }
 
+TEST_CASE("extreme rates a group config may set: counts saturate, waits are capped (found by fuzz_handlers)") {
+  // 1e76 msg/s: more tokens than a uint64_t holds (converting them was undefined behaviour).
+  TokenBucket huge(1e76, 1e76, 100, 0);
+  CHECK(huge.available(kAll, 10) == kAll);
+  CHECK(huge.available(7, 10) == 7);
+  CHECK(huge.available_bytes(10) == kAll);
+  // 1e-300 msg/s after its first message: the next one is due in ~1e305 ms; capped at a day.
+  TokenBucket tiny(1e-300, 0, 100, 0);
+  REQUIRE(tiny.available(kAll, 0) == 1);  // a bucket holds at least one token
+  tiny.charge(1, 0, 0);
+  CHECK(tiny.available(kAll, 1) == 0);
+  CHECK(tiny.wait_ms(1) == 86'400'000);
+}
+
 TEST_CASE("RateLimiters: a topic's own bucket over the group's, nullptr when unlimited") {
   ManualClock clock;
   RateLimiters limiters(clock);
