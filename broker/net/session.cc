@@ -262,6 +262,7 @@ void Session::close(std::string reason) {
     logging::get("net")->debug("session {} closing: {}", self->id_, reason);
     self->write_signal_.cancel();
     self->resume_signal_.cancel();
+    self->mute_timer_.cancel();
   };
   // On the strand (a handler refusing the stream, from the reader's on_frame) it takes effect at
   // once: the reader takes no further frame, not even one that came in the same read.
