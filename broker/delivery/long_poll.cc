@@ -1,6 +1,7 @@
 #include "broker/delivery/long_poll.h"
 
 #include <algorithm>
+#include <set>
 
 namespace tidemq::broker {
 
@@ -73,10 +74,16 @@ void LongPoll::wake_all() {
 }
 
 size_t LongPoll::waiting() const {
+  // A list keeps a fired waiter's entry until its key is notified (or the list is pruned), and a
+  // waiter is in the list of each of its keys: count each parked waiter once.
   std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [k, list] : waiters_) n += list.size();
-  return n;
+  std::set<const Waiter*> parked;
+  for (const auto& [k, list] : waiters_) {
+    for (const auto& weak : list) {
+      if (auto w = weak.lock(); w && !w->fired.load()) parked.insert(w.get());
+    }
+  }
+  return parked.size();
 }
 
 void LongPoll::fire(const std::shared_ptr<Waiter>& w, bool timed_out) {

@@ -39,6 +39,7 @@ class LongPoll {
   void notify_group(std::string_view group);
   // Fires every waiter as timed out (shutdown).
   void wake_all();
+  // Waiters registered and not yet fired (brokerStatus long_poll_waiters).
   size_t waiting() const;
 
   struct Waiter {

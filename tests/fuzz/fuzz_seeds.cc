@@ -128,7 +128,7 @@ std::string fetch(const std::string& topic, uint32_t partition, uint64_t offset,
 // Requests that carry placeholders (tests/fuzz/placeholders.h) for a live member of the fuzz
 // broker's group (slot 0 owns the partitions of its topic, slot 1 those of its small topic) and
 // for its pending transactions, so the mutations start from their success paths.
-std::vector<std::string> placeholder_seeds() {
+std::vector<std::string> placeholder_seeds(std::mt19937_64& rng) {
   using B = fuzz::HandlerBroker;
   const std::string topic(B::kTopic), small(B::kSmallTopic), group(B::kGroup);
   const std::string m0 = member_placeholder(0), m1 = member_placeholder(1);
@@ -162,6 +162,10 @@ std::vector<std::string> placeholder_seeds() {
   add(33, wire::Body::FetchOffsetsRequest,
       wire::CreateFetchOffsetsRequestDirect(fbb, group.c_str(), m0.c_str(), &wanted).Union());
   out.push_back(fetch(topic, 1, 0, group.c_str(), m0.c_str(), gen));  // a group fetch
+  // The fixture's group config allows 2,000 msg/s (a bucket of 200 messages): after 250 more
+  // records, the first fetch empties the bucket and the second waits ~1 ms for a token.
+  out.push_back(produce(topic, 1, batch(rng, 250, 8)));
+  for (int i = 0; i < 2; ++i) out.push_back(fetch(topic, 1, 0, group.c_str(), m0.c_str(), gen));
   std::vector<flatbuffers::Offset<wire::Subscription>> subs = {
       wire::CreateSubscriptionDirect(fbb, topic.c_str(), "*")};
   add(34, wire::Body::JoinGroupRequest,
@@ -233,7 +237,7 @@ std::vector<std::string> handler_seeds(std::mt19937_64& rng) {
   eb.add_body_type(wire::Body::FetchRequest);
   fbb.Finish(eb.Finish());
   out.emplace_back(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-  for (std::string& seed : placeholder_seeds()) out.push_back(std::move(seed));
+  for (std::string& seed : placeholder_seeds(rng)) out.push_back(std::move(seed));
   return out;
 }
 

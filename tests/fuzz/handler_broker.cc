@@ -35,6 +35,8 @@ using namespace tidemq::broker;
 constexpr uint64_t kProbeId = 0xF0F0F0F0F0F0F0F0ull;
 constexpr auto kAnswerTimeout = std::chrono::seconds(30);
 constexpr int64_t kLongPollStepMs = 30'000;  // past the fetch handler's 20 s wait cap
+// Steps (≤ 2 ms each) of one wait for the broker before the clock moves even though it is busy.
+constexpr int kStepsPerClockMove = 64;
 // The live members' session timeout: the longest the coordinator allows, so they outlive several
 // long-poll clock steps (an expired one is joined again when next needed).
 constexpr uint32_t kMemberSessionTimeoutMs = 300'000;
@@ -171,9 +173,15 @@ struct HandlerBroker::Impl {
   bool send_bytes(Conn& c, std::string_view bytes);
   void drain(Conn& c, std::vector<std::string>& out);
   void drain(std::vector<std::string>& out) { drain(conn, out); }
-  // One step of the broker: runs a ready handler or waits up to 2 ms for one; after two idle
-  // steps with a fetch parked in a long poll, moves the clock past its wait and wakes it.
-  void step(int& idle);
+  // What step() remembers between the steps of one wait.
+  struct Steps {
+    int idle = 0;  // steps in a row that ran nothing
+    int taken = 0; // steps since the clock last moved
+  };
+  // One step of the broker: runs a ready handler or waits up to 2 ms for one. After two idle
+  // steps with a fetch parked in a long poll, or after kStepsPerClockMove steps of any kind, moves
+  // the clock past a fetch's longest wait and wakes every parked fetch.
+  void step(Steps& s);
   // Runs the broker until `done()` or until the raw session closed; aborts after 30 s.
   template <typename Done>
   HandlerBroker::RawRead run_raw(Done done, const char* what);
@@ -298,15 +306,18 @@ void HandlerBroker::Impl::drain(Conn& c, std::vector<std::string>& out) {
   }
 }
 
-void HandlerBroker::Impl::step(int& idle) {
-  if (io().run_one_for(std::chrono::milliseconds(2)) > 0) {
-    idle = 0;
-  } else if (++idle >= 2 && core->long_poll->waiting() > 0) {
-    // A fetch waits for data or tokens: let its time pass (a real-time wait would stall fuzzing).
+void HandlerBroker::Impl::step(Steps& s) {
+  s.idle = io().run_one_for(std::chrono::milliseconds(2)) > 0 ? 0 : s.idle + 1;
+  // A fetch waits for data or tokens: let its time pass (a real-time wait would stall fuzzing).
+  // Not only when the broker is idle: a token wait (a rate-limited group fetch) is a real timer of
+  // the bucket's refill time, a millisecond or two, while the bucket refills on this ManualClock —
+  // the timer fires, the fetch looks again on the blocking pool and waits again, for ever unless
+  // the clock moves (and waiting() is 0 in the moment between two of its waits).
+  if ((s.idle >= 2 && core->long_poll->waiting() > 0) || ++s.taken >= kStepsPerClockMove) {
     clock.advance_ms(kLongPollStepMs);
     (void)core->groups->expire();
     core->long_poll->wake_all();
-    idle = 0;
+    s = {};
   }
 }
 
@@ -314,13 +325,13 @@ template <typename Done>
 std::vector<std::string> HandlerBroker::Impl::run_until(Done done) {
   std::vector<std::string> frames;
   const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  int idle = 0;
+  Steps steps;
   for (;;) {
     drain(frames);
     if (done(frames)) break;
     TIDEMQ_FUZZ_CHECK(std::chrono::steady_clock::now() < deadline && "a request was not answered in 30 s");
     TIDEMQ_FUZZ_CHECK(!conn.session->closed() && "the broker closed the connection");
-    step(idle);
+    step(steps);
   }
   // What the broker writes right after the answer (a second answer would be a bug).
   io().poll();
@@ -429,7 +440,7 @@ template <typename Done>
 HandlerBroker::RawRead HandlerBroker::Impl::run_raw(Done done, const char* what) {
   RawRead out;
   const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  int idle = 0;
+  Steps steps;
   for (;;) {
     drain(raw, out.frames);
     if (raw.session->closed()) {
@@ -443,7 +454,7 @@ HandlerBroker::RawRead HandlerBroker::Impl::run_raw(Done done, const char* what)
       std::fprintf(stderr, "fuzz raw connection: %s in 30 s (in flight: %u)\n", what, raw.session->inflight());
       TIDEMQ_FUZZ_CHECK(!"the broker hung on a raw connection");
     }
-    step(idle);
+    step(steps);
   }
 }
 
@@ -518,10 +529,10 @@ HandlerBroker::RawRead HandlerBroker::raw_close() {
   // holds the session until it is done: wait for it, so the next input starts from a quiet
   // broker, and so a session that is never released (a leak) is caught.
   const auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  int idle = 0;
+  Impl::Steps steps;
   while (!gone.expired()) {
     TIDEMQ_FUZZ_CHECK(std::chrono::steady_clock::now() < deadline && "a closed session was never released");
-    m.step(idle);
+    m.step(steps);
   }
   // Every frame the broker wrote was whole: nothing of one is left in the client's decoder.
   TIDEMQ_FUZZ_CHECK(m.raw.decoder.buffered_bytes() == 0 && "the broker wrote part of a frame");

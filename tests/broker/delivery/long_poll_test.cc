@@ -1,4 +1,5 @@
-// LongPoll: woken once by an append, by its deadline, by wake() or wake_all(); never twice.
+// LongPoll: woken once by an append, by its deadline, by wake() or wake_all(); never twice;
+// waiting() counts the waiters still parked.
 #include <doctest/doctest.h>
 
 #include <future>
@@ -60,4 +61,20 @@ TEST_CASE("wake() and wake_all() fire waiters") {
   CHECK(a.get_future().get() == false);
   lp.wake_all();
   CHECK(b.get_future().get() == true);
+}
+
+TEST_CASE("waiting() counts each parked waiter once, and not after it fired") {
+  Loop loop;
+  LongPoll lp(loop.io, loop.io.get_executor());
+  CHECK(lp.waiting() == 0);
+  std::promise<void> a_fired, b_fired;
+  auto a = lp.wait({{1, 0}, {1, 1}, {1, 2}}, 60s, [&](bool) { a_fired.set_value(); });
+  lp.wait({{1, 0}}, 60s, [&](bool) { b_fired.set_value(); });
+  CHECK(lp.waiting() == 2);  // a covers three keys
+  lp.wake(a);                // fired: its entries stay until their keys are notified
+  a_fired.get_future().get();
+  CHECK(lp.waiting() == 1);
+  lp.notify(1, 0);
+  b_fired.get_future().get();
+  CHECK(lp.waiting() == 0);
 }
