@@ -15,7 +15,7 @@ Checks:
   produce     two `mqperf produce` flooders of 16 KiB messages with no consumer: every produce is
               acknowledged or refused with a clear error (no timeouts), and the broker's peak
               anonymous RSS (RssAnon: not the table files LevelDB maps for reading) stays under its baseline + 2 x --max-pending-bytes + 2 x --write-buffer-bytes +
-              --block-cache-bytes + 64 MiB.
+              --block-cache-bytes + 64 MiB (only reported under a sanitizer: TIDEMQ_SANITIZE set).
   victim      `mqperf produce --batch 1 --inflight 1 --rate 100` to its own topic, alone (the
               baseline) and during both floods: it gets no error (alone it sends >= 90 % of its
               messages; during the floods, with --long, too). Its p99 during the floods is
@@ -41,6 +41,7 @@ MODES = {"short": dict(seconds=4, half_cap=2000), "long": dict(seconds=30, half_
 MAX_PENDING = 32 * MIB
 WRITE_BUFFER = 32 * MIB  # LevelDB holds up to two memtables (the active one and one being flushed)
 BLOCK_CACHE = 16 * MIB
+SANITIZED = bool(os.environ.get("TIDEMQ_SANITIZE"))
 
 
 def free_port():
@@ -150,8 +151,10 @@ def run(a, m, work, addr, pid):
         violations.append(f"the produce flood got {flood.get('errors', '?')} errors: {flood_log.strip()[-200:]}")
     # What the broker is configured to hold: write back-pressure's pending bytes (and as much again
     # parked in requests), two memtables, the block cache; plus 64 MiB of everything else.
+    # Under a sanitizer (TIDEMQ_SANITIZE, set by CTest for such builds) the bound means nothing:
+    # shadow memory and the quarantine grow with every allocation. The peak is then only reported.
     bound = rss_start + 2 * MAX_PENDING + 2 * WRITE_BUFFER + BLOCK_CACHE + 64 * MIB
-    if peak["rss"] > bound:
+    if peak["rss"] > bound and not SANITIZED:
         violations.append(f"anonymous RSS peak {peak['rss'] // MIB} MiB over the bound {bound // MIB} MiB")
     for name, v, share in (("baseline", base, 0.9), ("during the floods", during, 0.9 if a.mode == "long" else 0)):
         if v.get("errors", 1) != 0 or v.get("messages", 0) <= 100 * secs * share:
@@ -163,7 +166,7 @@ def run(a, m, work, addr, pid):
     print(f"T7 floods ({a.mode}, {secs} s, flush sync): half flood refused past {m['half_cap']:,} "
           f"(held {held_n:,}, {half.get('errors', 0):,} refusals), produce flood {flood.get('messages', 0):,} x 16 KiB "
           f"acked with {flood.get('errors', '?')} errors and no consumer, anonymous RSS peak {peak['rss'] // MIB} MiB "
-          f"(start {rss_start // MIB}, bound {bound // MIB}; mapped tables {peak['file'] // MIB} MiB), victim p99 {b99 / 1000:.1f} ms alone -> "
+          f"(start {rss_start // MIB}, bound {bound // MIB}{', not checked under a sanitizer' if SANITIZED else ''}; mapped tables {peak['file'] // MIB} MiB), victim p99 {b99 / 1000:.1f} ms alone -> "
           f"{d99 / 1000:.1f} ms during ({d99 / max(b99, 1):.1f}x, {during.get('messages', 0)} of {100 * secs} sent; "
           f"{'limit ' + format(limit / 1000, '.1f') + ' ms' if a.mode == 'long' else 'reported, not checked, in short mode'})"
           + ("" if not violations else ": VIOLATION: " + "; ".join(violations)))
