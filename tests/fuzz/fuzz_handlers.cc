@@ -7,8 +7,8 @@
 //  - every frame the broker writes back verifies as an Envelope with a known body type;
 //  - exactly one of them is a response, carrying the request's correlation id — except for the
 //    one request the protocol defines as one-way (a CheckTransactionResponse with a body, the
-//    client's answer to a check-back), which gets none; frames the broker sends on its own
-//    (CheckTransactionRequest) are not responses;
+//    client's answer to a check-back), which gets none; check-backs the broker sends on its own
+//    (CheckTransactionRequest, after the fixture's clock moves) are counted, not responses;
 //  - an error response carries a known ErrorCode and no body; a success carries a *Response body;
 //  - no answer turns up after its request was answered (checked on the next input);
 //  - nothing aborts, and every request is answered within 30 s.
@@ -17,9 +17,10 @@
 //
 // The standalone run (fuzz_handlers_short) ends with a summary: the answers per request body type
 // and error code, the CommitOffsets partitions the broker accepted and the EndTransaction answers
-// whose state is COMMITTED or ROLLED_BACK. It fails unless each request that needs a live member
-// or txn id (tests/fuzz/placeholders.h) succeeded at least once, a commit stored a partition's
-// offset and an EndTransaction resolved a transaction: the seeds reach them, so losing one is a
+// whose state is COMMITTED or ROLLED_BACK, and the check-backs the broker sent. It fails unless
+// each request that needs a live member or txn id (tests/fuzz/placeholders.h) succeeded at least
+// once, a commit stored a partition's offset, an EndTransaction resolved a transaction and a
+// check-back round asked the fixture about one: the seeds reach them, so losing one is a
 // regression of the harness (or of the broker), not bad luck.
 #include <algorithm>
 #include <cstddef>
@@ -50,6 +51,7 @@ struct Tally {
   std::map<std::pair<Body, ErrorCode>, size_t> answers;  // (request body type, answer's error)
   size_t partitions_committed = 0;  // CommitOffsetsResponse offsets with error NONE
   size_t transactions_ended = 0;    // EndTransactionResponse state COMMITTED or ROLLED_BACK
+  size_t check_requests = 0;        // CheckTransactionRequests the broker sent (check-back rounds)
 };
 Tally g_tally;
 
@@ -117,8 +119,9 @@ extern "C" int tidemq_fuzz_standalone_done() {
     }
     std::printf(" %s %zu", EnumNameErrorCode(key.second), n);
   }
-  std::printf("\n  CommitOffsets partitions accepted: %zu; EndTransaction answers COMMITTED/ROLLED_BACK: %zu\n",
-              g_tally.partitions_committed, g_tally.transactions_ended);
+  std::printf("\n  CommitOffsets partitions accepted: %zu; EndTransaction answers COMMITTED/ROLLED_BACK: %zu; "
+              "check-backs sent: %zu\n",
+              g_tally.partitions_committed, g_tally.transactions_ended, g_tally.check_requests);
   std::fflush(stdout);  // the summary before what is missing from it
   int missing = 0;
   for (Body request : kNeedLiveIds) {
@@ -135,6 +138,10 @@ extern "C" int tidemq_fuzz_standalone_done() {
     std::fprintf(stderr, "fuzz_handlers: no EndTransaction answered COMMITTED or ROLLED_BACK\n");
     ++missing;
   }
+  if (g_tally.check_requests == 0) {
+    std::fprintf(stderr, "fuzz_handlers: the broker sent no CheckTransactionRequest\n");
+    ++missing;
+  }
   return missing;
 }
 
@@ -147,13 +154,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto ex = broker().exchange(std::string_view(reinterpret_cast<const char*>(data), size), one_way, hello);
   TIDEMQ_FUZZ_CHECK(ex.stale == 0 && "an answer arrived after its request had been answered");
+  g_tally.check_requests += ex.check_requests;
 
   size_t responses = 0;
   for (const std::string& frame : ex.frames) {
     const Envelope* env = verified(frame);
     TIDEMQ_FUZZ_CHECK(env != nullptr);
     TIDEMQ_FUZZ_CHECK(env->body_type() <= Body::MAX);
-    if (env->body_type() == Body::CheckTransactionRequest) continue;  // the broker asks; not an answer
     ++responses;
     check_response(*env, request->correlation_id());
     count(request->body_type(), *env);

@@ -16,6 +16,8 @@
 // fixture checks, in process, that the member is still in the group (it leaves with its
 // connection, by a LeaveGroup or by expiry) and that the transaction is still pending on the topic
 // as it is now (a request may have resolved it, or deleted the topic); if not, it makes a new one.
+// Those transactions are never resolved by the fixture: as its clock moves they are checked back
+// with its connection (the fuzzed CheckTransactionResponses may answer) and, past check_max, parked.
 //
 // fuzz_raw_broker uses the same broker with raw connections of its own, next to the fixture's: a
 // new Session on a new socketpair (the fixture's limits) that the harness writes arbitrary bytes
@@ -45,13 +47,15 @@ class HandlerBroker {
   struct Exchange {
     std::vector<std::string> frames;  // every frame the session wrote back (Envelope payloads)
     size_t stale = 0;                 // frames that arrived after the previous exchange ended
+    size_t check_requests = 0;        // CheckTransactionRequests the broker sent meanwhile (not in frames)
   };
 
   // Sends one Envelope (which the caller has verified) as one frame, its placeholders replaced by
   // live ids (unchanged if it has none, or on a fresh connection), and runs the broker until it
-  // is answered: until a frame other than a broker-initiated CheckTransactionRequest came back,
-  // then whatever is immediately ready. A fetch parked in a long poll is released by moving the
-  // clock 30 s on and waking the long polls. `one_way` (a CheckTransactionResponse): a probe
+  // is answered: until a frame came back, then whatever is immediately ready. CheckTransactionRequests
+  // the broker sends on its own are counted, not returned. A fetch parked in a long poll is
+  // released by moving the clock 30 s on and waking the long polls; each such move is followed by
+  // a check-back round (TxnService::run_checks, mqbroker's periodic job). `one_way` (a CheckTransactionResponse): a probe
   // request follows it and the exchange ends with the probe's answer, which is not returned.
   // `fresh_session`: the request is the first on a new connection (no Hello done); otherwise it
   // goes on a connection whose Hello (a transactional producer of kProducerGroup) succeeded.
