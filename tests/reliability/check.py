@@ -216,7 +216,9 @@ def check_txn(a):
         resolved = halves | set(checked)
         with open(a.decided_out, "w") as f:
             f.write(f"{sum(planned_commit(s) for _, s in resolved)} {sum(not planned_commit(s) for _, s in resolved)}\n")
-    print(f"{a.name}: {len(invoked):,} transactions ({committed:,} to commit), {len(halves):,} halves stored: "
+    restarts = sum(1 for l in open(a.restarts) if l.strip())
+    print(f"{a.name}: {len(invoked):,} transactions ({committed:,} to commit), {restarts} restarts, "
+          f"{len(halves):,} halves stored: "
           f"lost-commit {len(lost_commit)}, ghost {len(ghost)}, unexpected {len(unexpected)}, "
           f"duplicates {duplicates}, misapplied {len(misapplied)}, checks {checks:,} (max {max_checks} per txn, "
           f"limit {a.check_max}), open after the run {'?' if open_after is None else open_after}, "

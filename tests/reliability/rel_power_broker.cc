@@ -4,7 +4,11 @@
 // new broker starts on the same port and data — what a machine's power loss and reboot leave.
 //
 //   rel_power_broker --data DIR --listen 127.0.0.1:PORT [--flush sync|async] [--cut-min-ms 1000]
-//                    [--cut-max-ms 3000] --restarts FILE
+//                    [--cut-max-ms 3000] [--transaction-timeout-ms N] [--check-interval-ms N]
+//                    --restarts FILE
+//
+// The transaction half log writes and syncs through the same Env as LevelDB, so a cut drops its
+// unsynced records too (T2t).
 //
 // Prints mqbroker's "mqbroker ready ..." line once serving. SIGUSR1: stop cutting (for the drain);
 // SIGTERM/SIGINT: stop cleanly and exit. Appends "<unix ms>" to FILE after each restart.
@@ -46,6 +50,9 @@ int main(int argc, char** argv) {
   app.add_option("--cut-min-ms", cut_min_ms)->check(CLI::PositiveNumber);
   app.add_option("--cut-max-ms", cut_max_ms)->check(CLI::PositiveNumber);
   app.add_option("--restarts", restarts_path)->required();
+  // T6's check-back timing (mqbroker's flags of the same names).
+  app.add_option("--transaction-timeout-ms", config.transaction_timeout_ms)->check(CLI::PositiveNumber);
+  app.add_option("--check-interval-ms", config.check_interval_ms)->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   config.flush = flush == "sync" ? broker::FlushMode::kSync : broker::FlushMode::kAsync;
   if (cut_max_ms < cut_min_ms) cut_max_ms = cut_min_ms;

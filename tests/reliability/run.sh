@@ -32,6 +32,9 @@
 #       outcome or expiry key (its canary, the clock not moved, must fail).
 #   T6c T6 against `mqbroker --unsafe-ack-before-sync` (half-messages acknowledged at once, stored
 #       200 ms later): lost-commit or ghost must be > 0.
+#   T2t T6's transactions (no producer killed) on rel_power_broker: power cut every 1–3 s, --flush
+#       sync; the half log writes through the same Env, so its unsynced records go too. T6's
+#       counters and audit. T2tc: the same with --flush async must report lost-commit or ghost > 0.
 #   T6p T6's transactions through nemesis_proxy.py (no broker kills): client->broker bytes stalled
 #       0–10 s without FIN (1 chunk in 100), every frame split into 1–7 byte pieces both ways, 1
 #       chunk in 500 resets the connection — requests, EndTransactions and check answers arrive
@@ -275,6 +278,11 @@ scenario "T6 transactions (60 % commit, 30 % rollback, 10 % unknown then committ
 scenario "T6c canary (--unsafe-ack-before-sync must lose acknowledged half-messages)" kill "--txn --expect-loss" \
   --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 --unsafe-ack-before-sync \
   || { echo "T6c: the checker saw no lost commit in the unsafe mode" >&2; rc=1; }
+scenario "T2t transactions under power loss every 1–3 s (unsynced data dropped, half log included), flush sync" \
+  power "--txn" --flush sync --transaction-timeout-ms 1000 --check-interval-ms 1000 || rc=1
+scenario "T2tc canary (flush async under power loss must lose acknowledged transactions)" power "--txn --expect-loss" \
+  --flush async --transaction-timeout-ms 1000 --check-interval-ms 1000 \
+  || { echo "T2tc: the checker saw no lost commit under power loss with flush async" >&2; rc=1; }
 PROXY_FLAGS=(--stall-prob 0.01 --stall-max-ms 10000 --split --reset-prob 0.002)
 TXN_COUNT=$([[ $MODE == long ]] && echo 1500 || echo 150)
 scenario "T6p transactions through a proxy (stalls 0–10 s without FIN, frames split into 1–7 bytes, resets mid-frame)" \

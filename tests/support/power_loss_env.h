@@ -14,8 +14,9 @@
 //
 // Model limits: renames and deletes done before the cut are taken as durable (LevelDB syncs the
 // data of the files it renames; directory entries are not tracked), and only files written
-// through this env are affected — the transaction half log (broker/txn/half_log.cc) writes with
-// its own fds and is outside the simulation.
+// through this env are affected. The transaction half log (broker/txn/half_log.cc) appends and
+// syncs through the broker's Env, so its records are covered; its segment deletions and the
+// torn-tail truncation at open use its own fds.
 #include <atomic>
 #include <cstdint>
 #include <map>
