@@ -12,7 +12,7 @@
 //  - an error response carries a known ErrorCode and no body; a success carries a *Response body;
 //  - no answer turns up after its request was answered (checked on the next input);
 //  - nothing aborts, and every request is answered within 30 s.
-// The broker state lives across inputs and is rebuilt every kInputsPerBroker inputs, which bounds
+// The broker state lives across inputs and is rebuilt every HandlerBroker::kInputsPerBroker inputs, which bounds
 // the data directory and memory in long runs.
 //
 // The standalone run (fuzz_handlers_short) ends with a summary: the answers per request body type
@@ -41,10 +41,6 @@ namespace {
 
 using namespace tidemq::wire;
 
-constexpr int kInputsPerBroker = 2000;
-
-tidemq::fuzz::HandlerBroker* g_broker = nullptr;
-
 // What the standalone summary reports.
 constexpr Body kUnknownBodies = static_cast<Body>(static_cast<int>(Body::MAX) + 1);
 struct Tally {
@@ -60,24 +56,6 @@ constexpr Body kNeedLiveIds[] = {
     Body::HeartbeatRequest,      Body::LeaveGroupRequest, Body::CommitOffsetsRequest, Body::FetchOffsetsRequest,
     Body::EndTransactionRequest, Body::QueryHalfRequest,  Body::ResumeHalfRequest,    Body::EndHalfRequest};
 
-tidemq::fuzz::HandlerBroker& broker() {
-  static int uses = 0;
-  if (g_broker == nullptr || ++uses >= kInputsPerBroker) {
-    const bool first = g_broker == nullptr;
-    delete g_broker;  // the old one (and its TempDir) goes first
-    g_broker = new tidemq::fuzz::HandlerBroker();
-    uses = 0;
-    // Registered after the broker's statics (spdlog's registry) exist, so it runs before they
-    // are destroyed: the last broker stops and removes its TempDir on a normal exit.
-    if (first) std::atexit([] { delete g_broker; });
-  }
-  return *g_broker;
-}
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 const Envelope* verified(const std::string& frame) {
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
   if (!VerifyEnvelopeBuffer(v)) return nullptr;
@@ -86,13 +64,7 @@ const Envelope* verified(const std::string& frame) {
 
 void check_response(const Envelope& response, uint64_t correlation_id) {
   TIDEMQ_FUZZ_CHECK(response.correlation_id() == correlation_id);
-  TIDEMQ_FUZZ_CHECK(EnumNameErrorCode(response.error())[0] != '\0');  // a known ErrorCode
-  if (response.error() != ErrorCode::NONE) {
-    TIDEMQ_FUZZ_CHECK(response.body_type() == Body::NONE);
-  } else {
-    TIDEMQ_FUZZ_CHECK(ends_with(EnumNameBody(response.body_type()), "Response"));
-    TIDEMQ_FUZZ_CHECK(response.body() != nullptr);
-  }
+  tidemq::fuzz::check_answer_shape(response);
 }
 
 void count(Body request, const Envelope& answer) {
@@ -152,7 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool one_way = request->body_type() == Body::CheckTransactionResponse && request->body() != nullptr;
   const bool hello = request->body_type() == Body::HelloRequest;
 
-  auto ex = broker().exchange(std::string_view(reinterpret_cast<const char*>(data), size), one_way, hello);
+  const std::string_view envelope(reinterpret_cast<const char*>(data), size);
+  auto ex = tidemq::fuzz::HandlerBroker::shared().exchange(envelope, one_way, hello);
   TIDEMQ_FUZZ_CHECK(ex.stale == 0 && "an answer arrived after its request had been answered");
   g_tally.check_requests += ex.check_requests;
 

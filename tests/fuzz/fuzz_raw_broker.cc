@@ -25,7 +25,7 @@
 //    size before the input), and a probe on a fresh connection (Hello + ListTopics listing the
 //    fixture's topics) is answered: the broker keeps serving others;
 //  - nothing hangs (every wait gives up after 30 s, aborting) and nothing aborts.
-// The broker state lives across inputs and is rebuilt every kInputsPerBroker inputs, as
+// The broker state lives across inputs and is rebuilt every HandlerBroker::kInputsPerBroker inputs, as
 // fuzz_handlers does.
 #include <algorithm>
 #include <cstddef>
@@ -47,25 +47,10 @@ namespace {
 using namespace tidemq::wire;
 using tidemq::fuzz::HandlerBroker;
 
-constexpr int kInputsPerBroker = 2000;
 // A frame the stream leaves unfinished is completed with zeros up to this many missing bytes;
 // past it the input ends with an EOF instead.
 constexpr size_t kMaxFill = 64 * 1024;
 constexpr uint64_t kSameConnectionProbeId = 0x5052'4F42'4552'4157ull;
-
-HandlerBroker* g_broker = nullptr;
-
-HandlerBroker& broker() {
-  static int uses = 0;
-  if (g_broker == nullptr || ++uses >= kInputsPerBroker) {
-    const bool first = g_broker == nullptr;
-    delete g_broker;  // the old one (and its TempDir) goes first
-    g_broker = new HandlerBroker();
-    uses = 0;
-    if (first) std::atexit([] { delete g_broker; });  // after the broker's statics exist: runs first
-  }
-  return *g_broker;
-}
 
 // What the session must make of the stream: a whole-stream reference parse (framing.h's layout).
 struct Expected {
@@ -112,12 +97,8 @@ Expected expect(std::string_view s, uint32_t cap) {
   return e;
 }
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// Checks every frame the broker wrote on the raw connection; returns its answers (frames other
-// than requests the broker sends on its own).
+// Checks every frame the broker wrote on the raw connection (HandlerBroker has already set aside
+// the requests the broker sends on its own); returns them as answers.
 std::vector<const Envelope*> answers(const std::vector<std::string>& frames, const Expected& e) {
   std::vector<const Envelope*> out;
   for (const std::string& frame : frames) {
@@ -125,14 +106,7 @@ std::vector<const Envelope*> answers(const std::vector<std::string>& frames, con
     TIDEMQ_FUZZ_CHECK(VerifyEnvelopeBuffer(v));
     const Envelope* env = GetEnvelope(frame.data());
     TIDEMQ_FUZZ_CHECK(env->body_type() <= Body::MAX);
-    if (env->body_type() == Body::CheckTransactionRequest) continue;  // the broker asks; not an answer
-    TIDEMQ_FUZZ_CHECK(EnumNameErrorCode(env->error())[0] != '\0');  // a known ErrorCode
-    if (env->error() != ErrorCode::NONE) {
-      TIDEMQ_FUZZ_CHECK(env->body_type() == Body::NONE);
-    } else {
-      TIDEMQ_FUZZ_CHECK(ends_with(EnumNameBody(env->body_type()), "Response"));
-      TIDEMQ_FUZZ_CHECK(env->body() != nullptr);
-    }
+    tidemq::fuzz::check_answer_shape(*env);
     const uint64_t id = env->correlation_id();
     TIDEMQ_FUZZ_CHECK((e.ids.count(id) > 0 || id == kSameConnectionProbeId || (id == 0 && e.end != Expected::End::kOpen)) &&
                       "an answer to no request that was sent");
@@ -161,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool eof = data[0] & 0x80;
   std::string stream(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  HandlerBroker& b = broker();
+  HandlerBroker& b = HandlerBroker::shared();
   const size_t baseline = b.sessions();
   Expected e = expect(stream, b.max_frame_bytes());
   if (e.end == Expected::End::kOpen && e.missing > 0 && e.missing <= kMaxFill && !eof) {

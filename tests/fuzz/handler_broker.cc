@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <asio.hpp>
 
@@ -404,8 +405,34 @@ LiveIds HandlerBroker::Impl::live_ids() {
   };
 }
 
+void check_answer_shape(const wire::Envelope& answer) {
+  TIDEMQ_FUZZ_CHECK(wire::EnumNameErrorCode(answer.error())[0] != '\0');  // a known ErrorCode
+  if (answer.error() != wire::ErrorCode::NONE) {
+    TIDEMQ_FUZZ_CHECK(answer.body_type() == wire::Body::NONE);
+    return;
+  }
+  const std::string_view name = wire::EnumNameBody(answer.body_type());
+  TIDEMQ_FUZZ_CHECK(name.ends_with("Response"));
+  TIDEMQ_FUZZ_CHECK(answer.body() != nullptr);
+}
+
 HandlerBroker::HandlerBroker() : impl_(std::make_unique<Impl>()) {}
 HandlerBroker::~HandlerBroker() = default;
+
+HandlerBroker& HandlerBroker::shared() {
+  static HandlerBroker* current = nullptr;
+  static int uses = 0;
+  if (current == nullptr || ++uses >= kInputsPerBroker) {
+    const bool first = current == nullptr;
+    delete current;  // the old one (and its TempDir) goes first
+    current = new HandlerBroker();
+    uses = 0;
+    // Registered after the broker's statics (spdlog's registry) exist, so it runs before they
+    // are destroyed.
+    if (first) std::atexit([] { delete current; });
+  }
+  return *current;
+}
 
 HandlerBroker::Exchange HandlerBroker::exchange(std::string_view envelope, bool one_way, bool fresh_session) {
   Impl& m = *impl_;

@@ -28,7 +28,15 @@
 #include <string_view>
 #include <vector>
 
+namespace tidemq::wire {
+struct Envelope;
+}
+
 namespace tidemq::fuzz {
+
+// The shape every answer of the broker must have (both targets check it): a known ErrorCode;
+// an error has no body, a success a *Response body. Aborts (a fuzz failure) otherwise.
+void check_answer_shape(const wire::Envelope& answer);
 
 class HandlerBroker {
  public:
@@ -41,6 +49,11 @@ class HandlerBroker {
 
   HandlerBroker();
   ~HandlerBroker();
+  // The fuzz target's broker: state lives across inputs, and a new broker (a new TempDir) replaces
+  // it every kInputsPerBroker calls, which bounds the data dir and memory in long runs. The last
+  // one is stopped and its TempDir removed at a normal exit.
+  static constexpr int kInputsPerBroker = 2000;
+  static HandlerBroker& shared();
   HandlerBroker(const HandlerBroker&) = delete;
   HandlerBroker& operator=(const HandlerBroker&) = delete;
 
